@@ -1,0 +1,51 @@
+/*
+ * Compute kernels, one implementation per ISA, chosen at run time.
+ *
+ * A weight row of type T is multiplied with an activation row that was first
+ * converted to hr_type_traits_get(T)->vec_dot_type (F32 for F32, F16 for F16,
+ * BF16 for BF16, Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for the
+ * K-quants), exactly as ggml does, so that results agree with llama.cpp.
+ */
+#ifndef HR_KERNELS_H
+#define HR_KERNELS_H
+
+#include <stdint.h>
+
+#include "hearth.h"
+#include "tensor/types.h"
+
+/* *s = dot(x, y) over n elements; x is a weight row of the table's type, y an
+ * activation row in that type's vec_dot_type. n is a multiple of the block size. */
+typedef void (*hr_vec_dot_fn)(int64_t n, float *s, const void *x, const void *y);
+/* Converts n floats to an activation row of the given type (Q8_0, Q8_1, Q8_K, F16, BF16, F32). */
+typedef void (*hr_quantize_row_fn)(const float *x, void *y, int64_t n);
+
+typedef enum hr_isa {
+    HR_ISA_SCALAR = 0,
+    HR_ISA_AVX2,       /* AVX2 + FMA + F16C */
+    HR_ISA_AVX512,     /* AVX-512 F/BW/DQ/VL */
+    HR_ISA_AVX512VNNI, /* AVX-512 with VNNI */
+    HR_ISA_NEON,       /* ARMv8 NEON */
+    HR_ISA_NEON_DOTPROD,
+} hr_isa;
+
+typedef struct hr_kernels {
+    hr_isa isa;
+    const char *isa_name;                          /* "scalar", "avx2", ... */
+    hr_vec_dot_fn vec_dot[HR_TYPE_COUNT];          /* indexed by weight type; NULL if unsupported */
+    hr_quantize_row_fn quantize_row[HR_TYPE_COUNT]; /* indexed by activation type */
+} hr_kernels;
+
+/* Fills k with the best kernels this CPU supports. When override is non-NULL
+ * (normally getenv("HEARTH_ISA"): "scalar", "avx2", "avx512", "avx512vnni",
+ * "neon", "neon-dotprod") that ISA is used instead, and asking for one the CPU
+ * or the build lacks is an error. */
+hearth_status hr_kernels_select(const char *override, hr_kernels *k, hearth_error *err);
+
+/* The scalar kernels, always available (tests compare every ISA with these). */
+void hr_kernels_scalar(hr_kernels *k);
+
+/* Best ISA the running CPU supports (and this build contains). */
+hr_isa hr_isa_detect(void);
+
+#endif
