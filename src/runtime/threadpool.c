@@ -89,8 +89,8 @@ hearth_status hr_threadpool_new(int n_threads, hr_threadpool **out, hearth_error
     }
     for (int i = 1; i < n_threads; i++) {
         worker_arg *a = malloc(sizeof *a);
-        int rc = a ? pthread_create(&p->threads[i - 1], NULL, worker_main, a) : -1;
         if (a) *a = (worker_arg){p, i};
+        int rc = a ? pthread_create(&p->threads[i - 1], NULL, worker_main, a) : -1;
         if (rc != 0) {
             free(a);
             p->n = i; /* only the workers started so far are joined */
