@@ -50,6 +50,31 @@ static inline void hr_k4_unpack_scales(const uint8_t *q, uint8_t out[16]) {
     for (int j = 0; j < 8; j++) hr_k4_scale_min(q, j, &out[j], &out[8 + j]);
 }
 
+/* The same as four words: bytes 0-7 of out are the scales, 8-15 the mins.
+ * Sub-blocks 0-3 keep 6 bits in bytes 0-3 (scales) and 4-7 (mins); 4-7 keep
+ * their low 4 bits in the nibbles of bytes 8-11 and their top 2 bits in the
+ * top 2 bits of bytes 0-7. */
+static inline void hr_k4_scales_words(const uint8_t *q, uint32_t out[4]) {
+    uint32_t w0, w1, w2;
+    memcpy(&w0, q, 4);
+    memcpy(&w1, q + 4, 4);
+    memcpy(&w2, q + 8, 4);
+    out[0] = w0 & 0x3f3f3f3fu;
+    out[1] = (w2 & 0x0f0f0f0fu) | ((w0 >> 2) & 0x30303030u);
+    out[2] = w1 & 0x3f3f3f3fu;
+    out[3] = ((w2 >> 4) & 0x0f0f0f0fu) | ((w1 >> 2) & 0x30303030u);
+}
+
+/* Byte-shuffle masks that pick scale bytes 2k and 2k+1, eight times each:
+ * applied to 16 per-16-element scales, they give the scales of the two
+ * 16-element groups covered by 32 consecutive quants. */
+static const uint8_t hr_scale_pair_masks[8][16] = {
+    {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1},         {2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3},
+    {4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5},         {6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7},
+    {8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9},         {10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11},
+    {12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13}, {14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15},
+};
+
 /* The 16 signed scales of a q3_K block (6-bit values stored offset by 32). */
 static inline void hr_q3k_unpack_scales(const uint8_t *b, int8_t out[16]) {
     for (int i = 0; i < 16; i++) {
