@@ -165,6 +165,8 @@ static void reference_dot(hr_type t, hr_type vt, int64_t n, const void *x, const
     *mag = a;
 }
 
+static size_t min_align(hr_type t) { return t == HR_TYPE_F32 || t == HR_TYPE_Q8_K ? 4 : 2; }
+
 static const hr_type weight_types[] = {HR_TYPE_F32,  HR_TYPE_F16,  HR_TYPE_BF16, HR_TYPE_Q4_0, HR_TYPE_Q4_1,
                                        HR_TYPE_Q5_0, HR_TYPE_Q5_1, HR_TYPE_Q8_0, HR_TYPE_Q2_K, HR_TYPE_Q3_K,
                                        HR_TYPE_Q4_K, HR_TYPE_Q5_K, HR_TYPE_Q6_K};
@@ -185,9 +187,10 @@ static void test_vec_dot(const hr_kernels *scalar, const hr_kernels *const *isas
             int64_t n = plain ? float_lengths[li] : block_counts[li] * tr->block_size;
             for (int m = 0; m < MODE_COUNT; m++) {
                 for (int rep = 0; rep < (m == MODE_RANDOM ? 3 : 1); rep++) {
-                    /* Odd offsets: rows in a model are not 32-byte aligned in general. */
-                    uint8_t *xb = malloc(hr_row_size(t, n) + 1), *yb = malloc(hr_row_size(vt, n) + 1);
-                    void *x = xb + 1, *y = yb + 1;
+                    /* Rows in a model are only aligned to their element or scale
+                     * type, not to vectors: offset them by that much. */
+                    uint8_t *xb = malloc(hr_row_size(t, n) + 4), *yb = malloc(hr_row_size(vt, n) + 4);
+                    void *x = xb + min_align(t), *y = yb + min_align(vt);
                     fill_weights(t, x, n, (enum mode)m);
                     fill_activations(vt, y, n, (enum mode)m);
                     double ref, mag;
