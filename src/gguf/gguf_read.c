@@ -20,8 +20,8 @@
 
 #define GGUF_MAGIC "GGUF"
 #define HEADER_SIZE 24
-/* Smallest possible encodings, used to bound counts by the file size before
- * allocating: a key/value is an empty-ish key (8) + type (4) + 1-byte value;
+/* Smallest possible encodings, used to reject counts the file cannot hold
+ * before allocating for them (which also bounds the allocation by the file size): a key/value is an empty-ish key (8) + type (4) + 1-byte value;
  * a tensor info is name length (8) + n_dims (4) + one dim (8) + type (4) + offset (8). */
 #define MIN_KV_SIZE 13
 #define MIN_TENSOR_INFO_SIZE 32
@@ -303,8 +303,9 @@ typedef struct span {
 } span;
 
 static int cmp_span(const void *a, const void *b) {
-    uint64_t x = ((const span *)a)->offset, y = ((const span *)b)->offset;
-    return x < y ? -1 : x > y;
+    const span *x = a, *y = b;
+    if (x->offset != y->offset) return x->offset < y->offset ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx; /* deterministic messages */
 }
 
 /* Every tensor's bytes must lie inside the file and belong to it alone. */
@@ -370,11 +371,11 @@ static hearth_status parse(hr_gguf *g, hearth_error *err) {
     size_t rest = remain(&c);
     if (n_tensors > rest / MIN_TENSOR_INFO_SIZE)
         return hr_fail(err, HEARTH_ERR_FORMAT,
-                       "n_tensors %" PRIu64 " at byte offset 8 is too large for the %zu bytes that follow the header",
+                       "n_tensors %" PRIu64 " at byte offset 8 is too large for the %zu bytes that follow the header (truncated or corrupt file)",
                        n_tensors, rest);
-    if (n_kv > rest / MIN_KV_SIZE || n_kv * MIN_KV_SIZE > rest - n_tensors * MIN_TENSOR_INFO_SIZE)
+    if (n_kv > rest / MIN_KV_SIZE)
         return hr_fail(err, HEARTH_ERR_FORMAT,
-                       "n_kv %" PRIu64 " at byte offset 16 is too large for the %zu bytes that follow the header", n_kv,
+                       "n_kv %" PRIu64 " at byte offset 16 is too large for the %zu bytes that follow the header (truncated or corrupt file)", n_kv,
                        rest);
     g->n_kv = (int64_t)n_kv;
     g->n_tensors = (int64_t)n_tensors;
