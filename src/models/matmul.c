@@ -35,11 +35,14 @@ typedef struct {
 } mm_job;
 
 static void conv_task(void *ctx, int ith, int nth) {
+    (void)ith;
+    (void)nth;
     mm_job *j = ctx;
-    for (int c = 0; c < j->n_conv; c++) {
-        size_t stride = j->conv_stride[c];
-        for (int t = ith; t < j->n_tok; t += nth)
-            j->conv[c](j->x + (size_t)t * j->n_in, j->conv_dst[c] + (size_t)t * stride, j->n_in);
+    for (;;) {
+        long it = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (it >= (long)j->n_conv * j->n_tok) return;
+        int c = (int)(it / j->n_tok), t = (int)(it % j->n_tok);
+        j->conv[c](j->x + (size_t)t * j->n_in, j->conv_dst[c] + (size_t)t * j->conv_stride[c], j->n_in);
     }
 }
 
@@ -100,10 +103,11 @@ void hr_matmul(const hearth_model *m, hr_mm_scratch *sc, int nw, const hr_weight
         j.xq[i] = j.conv_dst[c];
         j.xq_stride[i] = hr_row_size(vdt, j.n_in);
     }
+    atomic_init(&j.next, 0);
     if (j.n_conv) {
         if (n_tok > 1) hr_threadpool_run(m->pool, conv_task, &j);
         else conv_task(&j, 0, 1);
     }
-    atomic_init(&j.next, 0);
+    atomic_store(&j.next, 0);
     hr_threadpool_run(m->pool, mm_task, &j);
 }

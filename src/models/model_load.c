@@ -314,7 +314,7 @@ hearth_status hearth_model_load(const char *path, const hearth_model_params *par
     *out = m;
     return HEARTH_OK;
 fail:
-    if (path) hr_error_prefix(err, "%s", path);
+    if (err && strncmp(err->message, path, strlen(path))) hr_error_prefix(err, "%s", path);
     hearth_model_free(m);
     return st;
 }

@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +16,22 @@
  * burn a shared core while the caller is idle. */
 #define SPIN_ITERS 20000
 
+/* state packs the task generation (high 32 bits), a closed flag and the
+ * number of workers that joined the task. A worker joins only while the task
+ * is open; the caller closes it once its own call of fn returns (tasks hand
+ * out their work dynamically, so by then every item has been claimed) and
+ * waits only for the workers that joined. A worker the OS has not scheduled
+ * yet therefore never delays the caller, which matters on a loaded machine. */
+#define CLOSED_BIT (1ull << 31)
+#define JOINED_MASK (CLOSED_BIT - 1)
+
 struct hr_threadpool {
     int n;
     pthread_t *threads;
     pthread_mutex_t mu;
     pthread_cond_t cv_work, cv_done;
-    atomic_uint gen;     /* bumped once per task */
-    atomic_int pending;  /* workers still running the current task */
+    _Atomic uint64_t state;
+    atomic_int done; /* joined workers that finished the current task */
     atomic_bool stop;
     hr_task_fn fn;
     void *ctx;
@@ -39,32 +50,42 @@ static inline void cpu_relax(void) {
 #endif
 }
 
+static inline uint32_t gen_of(uint64_t s) { return (uint32_t)(s >> 32); }
+
 static void *worker_main(void *arg_) {
     worker_arg *arg = arg_;
     hr_threadpool *p = arg->pool;
     int ith = arg->ith;
     free(arg);
-    unsigned seen = atomic_load(&p->gen);
+    uint32_t seen = gen_of(atomic_load(&p->state));
     for (;;) {
         int spins = 0;
-        while (atomic_load_explicit(&p->gen, memory_order_acquire) == seen && !atomic_load(&p->stop) &&
+        while (gen_of(atomic_load_explicit(&p->state, memory_order_acquire)) == seen && !atomic_load(&p->stop) &&
                spins < SPIN_ITERS) {
             cpu_relax();
             spins++;
         }
-        if (atomic_load_explicit(&p->gen, memory_order_acquire) == seen && !atomic_load(&p->stop)) {
+        if (gen_of(atomic_load_explicit(&p->state, memory_order_acquire)) == seen && !atomic_load(&p->stop)) {
             pthread_mutex_lock(&p->mu);
-            while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->cv_work, &p->mu);
+            while (gen_of(atomic_load(&p->state)) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->cv_work, &p->mu);
             pthread_mutex_unlock(&p->mu);
         }
         if (atomic_load(&p->stop)) return NULL;
-        seen = atomic_load(&p->gen);
-        p->fn(p->ctx, ith, p->n);
-        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
-            pthread_mutex_lock(&p->mu);
-            pthread_cond_signal(&p->cv_done);
-            pthread_mutex_unlock(&p->mu);
+        uint64_t s = atomic_load_explicit(&p->state, memory_order_acquire);
+        seen = gen_of(s);
+        bool joined = false;
+        while (gen_of(s) == seen && !(s & CLOSED_BIT)) {
+            if (atomic_compare_exchange_weak_explicit(&p->state, &s, s + 1, memory_order_acq_rel, memory_order_acquire)) {
+                joined = true;
+                break;
+            }
         }
+        if (!joined) continue;
+        p->fn(p->ctx, ith, p->n);
+        pthread_mutex_lock(&p->mu);
+        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+        pthread_cond_signal(&p->cv_done);
+        pthread_mutex_unlock(&p->mu);
     }
 }
 
@@ -77,8 +98,8 @@ hearth_status hr_threadpool_new(int n_threads, hr_threadpool **out, hearth_error
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv_work, NULL);
     pthread_cond_init(&p->cv_done, NULL);
-    atomic_init(&p->gen, 0);
-    atomic_init(&p->pending, 0);
+    atomic_init(&p->state, 0);
+    atomic_init(&p->done, 0);
     atomic_init(&p->stop, false);
     if (n_threads > 1) {
         p->threads = calloc((size_t)n_threads - 1, sizeof *p->threads);
@@ -125,20 +146,22 @@ void hr_threadpool_run(hr_threadpool *p, hr_task_fn fn, void *ctx) {
     }
     p->fn = fn;
     p->ctx = ctx;
-    atomic_store(&p->pending, p->n - 1);
+    atomic_store(&p->done, 0);
+    uint32_t gen = gen_of(atomic_load(&p->state)) + 1;
     pthread_mutex_lock(&p->mu);
-    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+    atomic_store_explicit(&p->state, (uint64_t)gen << 32, memory_order_release);
     pthread_cond_broadcast(&p->cv_work);
     pthread_mutex_unlock(&p->mu);
     fn(ctx, 0, p->n);
+    int joined = (int)(atomic_fetch_or_explicit(&p->state, CLOSED_BIT, memory_order_acq_rel) & JOINED_MASK);
     int spins = 0;
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0 && spins < SPIN_ITERS) {
+    while (atomic_load_explicit(&p->done, memory_order_acquire) != joined && spins < SPIN_ITERS) {
         cpu_relax();
         spins++;
     }
-    if (atomic_load_explicit(&p->pending, memory_order_acquire) != 0) {
+    if (atomic_load_explicit(&p->done, memory_order_acquire) != joined) {
         pthread_mutex_lock(&p->mu);
-        while (atomic_load(&p->pending) != 0) pthread_cond_wait(&p->cv_done, &p->mu);
+        while (atomic_load(&p->done) != joined) pthread_cond_wait(&p->cv_done, &p->mu);
         pthread_mutex_unlock(&p->mu);
     }
 }

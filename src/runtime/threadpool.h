@@ -18,7 +18,11 @@ typedef void (*hr_task_fn)(void *ctx, int ith, int nth);
 hearth_status hr_threadpool_new(int n_threads, hr_threadpool **out, hearth_error *err);
 void hr_threadpool_free(hr_threadpool *p);
 int hr_threadpool_n_threads(const hr_threadpool *p);
-/* Runs fn on every thread and returns when all have finished. Not reentrant. */
+/* Runs fn on the calling thread (ith 0) and on every worker that picks the
+ * task up before the caller's own call returns; returns when all of those
+ * have finished. fn must hand out its work dynamically (an atomic counter),
+ * so that the calling thread alone completes whatever no worker claimed.
+ * ith is unique per running thread (< nth), for per-thread scratch. Not reentrant. */
 void hr_threadpool_run(hr_threadpool *p, hr_task_fn fn, void *ctx);
 
 /* Number of physical cores (distinct core ids), at least 1. */
