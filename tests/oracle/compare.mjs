@@ -76,6 +76,17 @@ async function oracle(llama, path) {
 // of n_vocab probabilities or [[id, p], ...] pairs.
 function parseHearth(stdout, nVocab) {
     const dists = [];
+    // hearth run --json --probs K: one object whose "top" holds, per step, [[id, p], ...].
+    const whole = stdout.trim();
+    if (whole.startsWith("{") && whole.includes('"top"')) {
+        const o = JSON.parse(whole);
+        for (const step of o.top || []) {
+            const p = new Float64Array(nVocab);
+            for (const [id, v] of step) p[id] = v;
+            dists.push(p);
+        }
+        return dists;
+    }
     for (const line of stdout.split("\n")) {
         if (!line.trim().startsWith("{")) continue;
         const o = JSON.parse(line);
