@@ -15,6 +15,8 @@ static void usage(FILE *f) {
             "usage: hearth template --file T.jinja --context C.json [--now UNIX] [--utc]\n"
             "       hearth template -m MODEL.gguf --messages M.json [--add-generation-prompt]\n"
             "                       [--tools TOOLS.json] [--chat-template FILE] [--now UNIX] [--utc]\n"
+            "       hearth template -m MODEL.gguf [--chat-template FILE] --print-template\n"
+            "       hearth template --print-builtin chatml|llama3|gemma|mistral\n"
             "Renders to stdout exactly as Hugging Face's Jinja would; a template that raises\n"
             "exits 1 with its message.\n");
 }
@@ -38,8 +40,8 @@ static int print_result(hearth_status st, char *out, size_t n, const hearth_erro
 
 int cmd_template(int argc, char **argv) {
     const char *file = NULL, *ctx_path = NULL, *model = NULL, *msgs_path = NULL, *tools_path = NULL,
-               *override = NULL;
-    bool add_gen = false;
+               *override = NULL, *builtin = NULL;
+    bool add_gen = false, print_template = false;
     hr_jinja_opts opts = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -53,6 +55,8 @@ int cmd_template(int argc, char **argv) {
         else if (!strcmp(a, "--messages")) slot = &msgs_path;
         else if (!strcmp(a, "--tools")) slot = &tools_path;
         else if (!strcmp(a, "--chat-template")) slot = &override;
+        else if (!strcmp(a, "--print-builtin")) slot = &builtin;
+        else if (!strcmp(a, "--print-template")) print_template = true;
         else if (!strcmp(a, "--add-generation-prompt")) add_gen = true;
         else if (!strcmp(a, "--utc")) opts.utc = 1;
         else if (!strcmp(a, "--now")) {
@@ -71,6 +75,12 @@ int cmd_template(int argc, char **argv) {
     }
     hearth_error err = {{0}};
     int line = 0;
+    if (builtin) {
+        const char *src = hr_chat_builtin(builtin);
+        if (!src) return cli_die("no built-in template '%s' (chatml, llama3, gemma, mistral)", builtin);
+        fputs(src, stdout);
+        return 0;
+    }
     char *out = NULL;
     size_t n = 0;
     if (file) {
@@ -101,6 +111,15 @@ int cmd_template(int argc, char **argv) {
     if (!model) {
         usage(stderr);
         return cli_die("give --file T.jinja or -m MODEL");
+    }
+    if (print_template) {
+        char *src;
+        const char *origin;
+        if (hr_chat_template_source(model, override, &src, &origin, &err) != HEARTH_OK) return cli_die("%s", err.message);
+        fputs(src, stdout);
+        free(src);
+        fprintf(stderr, "hearth: template from %s\n", origin);
+        return 0;
     }
     if (!msgs_path) return cli_die("-m needs --messages M.json");
     json_t *msgs = load_json(msgs_path, "messages");

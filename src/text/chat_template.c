@@ -217,6 +217,38 @@ hearth_status hr_chat_template_load(const char *model_path, const char *override
     return st;
 }
 
+hearth_status hr_chat_template_source(const char *model_path, const char *override_path, char **src,
+                                      const char **origin, hearth_error *err) {
+    *src = NULL;
+    if (override_path) {
+        *origin = "file";
+        return hr_read_file(override_path, src, NULL, err);
+    }
+    hr_gguf *g;
+    hearth_status st = hr_gguf_open(model_path, &g, err);
+    if (st != HEARTH_OK) return st;
+    int64_t k = hr_gguf_find_key(g, "tokenizer.chat_template");
+    const char *text;
+    size_t len;
+    if (k >= 0 && hr_gguf_kv_type(g, k) == HR_GGUF_STRING) {
+        hr_gguf_str s = hr_gguf_get_str(g, k);
+        text = s.ptr;
+        len = s.len;
+        *origin = "gguf";
+    } else {
+        *origin = hr_chat_builtin_for(g);
+        text = hr_chat_builtin(*origin);
+        len = strlen(text);
+    }
+    *src = malloc(len + 1);
+    if (*src) {
+        memcpy(*src, text, len);
+        (*src)[len] = 0;
+    }
+    hr_gguf_close(g);
+    return *src ? HEARTH_OK : hr_fail(err, HEARTH_ERR_NOMEM, "out of memory");
+}
+
 void hr_chat_template_free(hr_chat_template *ct) {
     if (!ct) return;
     hr_jinja_free(ct->t);

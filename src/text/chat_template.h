@@ -34,6 +34,10 @@ hearth_status hr_chat_template_new(const char *source, size_t len, const char *b
                                    hr_chat_template **out, hearth_error *err);
 void hr_chat_template_free(hr_chat_template *ct);
 
+/* The source text that hr_chat_template_load would use (malloc'd) and where it came from. */
+hearth_status hr_chat_template_source(const char *model_path, const char *override_path, char **src,
+                                      const char **origin, hearth_error *err);
+
 /* "gguf", "file", or the built-in's name. */
 const char *hr_chat_template_origin(const hr_chat_template *ct);
 const char *hr_chat_template_bos(const hr_chat_template *ct);

@@ -498,17 +498,27 @@ static jv *eval_for(jrt *r, jnode *n, jenv *env) {
     }
     jbuf out = {.limit = r->max_output};
     bool none = true;
+    /* every iteration's loop object shares one key array: iterations are the hot path */
+    static const char *const loop_keys[] = {"index", "index0", "revindex", "revindex0", "first",
+                                            "last", "length", "previtem", "nextitem"};
+    jstr *keys = ja_alloc(c, 9 * sizeof *keys);
+    for (int k = 0; k < 9; k++) keys[k] = js_lit(loop_keys[k]);
+    jv *length = jv_int(c, (double)nitems);
     for (size_t i = 0; i < nitems; i++) {
+        if (++r->steps > r->max_steps)
+            jraise(c, "template evaluation exceeds its step limit (%llu)", (unsigned long long)r->max_steps);
         jv *loop = jv_map(c, V_OBJECT);
-        jmap_set(c, loop, js_lit("index"), jv_int(c, (double)i + 1));
-        jmap_set(c, loop, js_lit("index0"), jv_int(c, (double)i));
-        jmap_set(c, loop, js_lit("revindex"), jv_int(c, (double)(nitems - i)));
-        jmap_set(c, loop, js_lit("revindex0"), jv_int(c, (double)(nitems - i - 1)));
-        jmap_set(c, loop, js_lit("first"), jv_bool(i == 0));
-        jmap_set(c, loop, js_lit("last"), jv_bool(i == nitems - 1));
-        jmap_set(c, loop, js_lit("length"), jv_int(c, (double)nitems));
-        jmap_set(c, loop, js_lit("previtem"), i > 0 ? items[i - 1] : JV_UNDEF);
-        jmap_set(c, loop, js_lit("nextitem"), i + 1 < nitems ? items[i + 1] : JV_UNDEF);
+        jv **vals = ja_alloc(c, 9 * sizeof *vals);
+        vals[0] = jv_int(c, (double)i + 1);
+        vals[1] = jv_int(c, (double)i);
+        vals[2] = jv_int(c, (double)(nitems - i));
+        vals[3] = jv_int(c, (double)(nitems - i - 1));
+        vals[4] = jv_bool(i == 0);
+        vals[5] = jv_bool(i == nitems - 1);
+        vals[6] = length;
+        vals[7] = i > 0 ? items[i - 1] : JV_UNDEF;
+        vals[8] = i + 1 < nitems ? items[i + 1] : JV_UNDEF;
+        *loop->map = (jmap){keys, vals, 9, 9};
         jenv_set(r, scope, js_lit("loop"), loop);
         assign_loopvar(r, n->a, items[i], scope);
         int code = run_iteration(r, &n->l1, scope, &out);

@@ -863,6 +863,8 @@ static jv *g_range(jrt *r, jv *self, jv **args, size_t nargs, jenv *e) {
     if (isnan(step)) return jv_array(c, V_ARRAY, 0);
     double count = step > 0 ? ceil((stop - start) / step) : ceil((start - stop) / -step);
     if (count > MAX_RANGE) jraise(c, "range() of %.0f items exceeds the limit of %d", count, MAX_RANGE);
+    if (count > 0 && (r->steps += (uint64_t)count) > r->max_steps)
+        jraise(c, "template evaluation exceeds its step limit (%llu)", (unsigned long long)r->max_steps);
     jv *res = jv_array(c, V_ARRAY, count > 0 ? (size_t)count : 0);
     if (step > 0)
         for (double i = start; i < stop; i += step) jv_push(c, res, jv_num_auto(c, i));

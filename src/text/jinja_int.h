@@ -139,11 +139,13 @@ typedef struct jfunc {
 struct jv {
     jv_kind k;
     bool b;
-    double num;
-    jstr s;
-    jarr *arr;
-    jmap *map;
-    jfunc *fn;
+    union {
+        double num;
+        jstr s;
+        jarr *arr;
+        jmap *map;
+        jfunc *fn;
+    };
 };
 
 extern jv jv_undef_s, jv_null_s, jv_true_s, jv_false_s, jv_rawundef_s;
