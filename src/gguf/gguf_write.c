@@ -179,6 +179,18 @@ hearth_status hr_gguf_copy_kv(hr_gguf_writer *w, const hr_gguf *g) {
     return HEARTH_OK;
 }
 
+void hr_gguf_remove_key(hr_gguf_writer *w, const char *key) {
+    if (!w || !key) return;
+    for (size_t i = 0; i < w->n_kv; i++) {
+        if (strcmp(w->kvs[i].key, key) != 0) continue;
+        free(w->kvs[i].key);
+        free(w->kvs[i].val);
+        memmove(&w->kvs[i], &w->kvs[i + 1], (w->n_kv - i - 1) * sizeof *w->kvs);
+        w->n_kv--;
+        return;
+    }
+}
+
 hearth_status hr_gguf_add_tensor(hr_gguf_writer *w, const char *name, hr_type type, uint32_t n_dims,
                                  const int64_t *ne, const void *data, size_t nbytes) {
     if (!w || !name || !*name || strlen(name) > MAX_TENSOR_NAME || !ne || !data) return HEARTH_ERR_INVALID;
