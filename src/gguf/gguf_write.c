@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "gguf/gguf_internal.h"
@@ -351,9 +352,19 @@ hearth_status hr_gguf_write_memory(const hr_gguf_writer *w, void **out, size_t *
     return HEARTH_OK;
 }
 
+/* Writes beside the target and renames, so a reader mapping the old file (say,
+ * the input of a re-quantization to the same path) never sees it truncated. */
 hearth_status hr_gguf_write_file(const hr_gguf_writer *w, const char *path, hearth_error *err) {
-    sink s = {.f = fopen(path, "wb")};
-    if (!s.f) return hr_fail(err, HEARTH_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) return hr_fail(err, HEARTH_ERR_NOMEM, "out of memory");
+    snprintf(tmp, plen + 16, "%s.tmp%ld", path, (long)getpid());
+    sink s = {.f = fopen(tmp, "wb")};
+    if (!s.f) {
+        hearth_status st = hr_fail(err, HEARTH_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+        free(tmp);
+        return st;
+    }
     hearth_status st = emit(w, &s, err);
     int e = s.failed ? errno : 0;
     if (fclose(s.f) != 0 && !s.failed) {
@@ -361,9 +372,12 @@ hearth_status hr_gguf_write_file(const hr_gguf_writer *w, const char *path, hear
         e = errno;
     }
     if (st == HEARTH_OK && s.failed) st = hr_fail(err, HEARTH_ERR_IO, "%s: write failed: %s", path, strerror(e));
+    if (st == HEARTH_OK && rename(tmp, path) != 0)
+        st = hr_fail(err, HEARTH_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
     if (st != HEARTH_OK) {
-        remove(path);
+        remove(tmp);
         if (st != HEARTH_ERR_IO) hr_error_prefix(err, "%s", path);
     }
+    free(tmp);
     return st;
 }
