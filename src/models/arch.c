@@ -7,6 +7,8 @@ static const hr_arch arches[] = {
     {.name = "mistral3", .rope = HR_ROPE_NORM, .rope_freqs = true, .yarn_keys = true, .attn_temp = true},
     {.name = "qwen2", .rope = HR_ROPE_NEOX},
     {.name = "qwen3", .rope = HR_ROPE_NEOX, .qk_norm = true},
+    {.name = "gemma3", .rope = HR_ROPE_NEOX, .qk_norm = true, .gemma = true},
+    {.name = "gemma4", .rope = HR_ROPE_NEOX, .qk_norm = true, .rope_freqs = true, .gemma = true},
 };
 
 const hr_arch *hr_arch_find(const char *name) {
@@ -16,4 +18,4 @@ const hr_arch *hr_arch_find(const char *name) {
     return NULL;
 }
 
-const char *hr_arch_supported_list(void) { return "llama, mistral3, qwen2, qwen3"; }
+const char *hr_arch_supported_list(void) { return "llama, mistral3, qwen2, qwen3, gemma3, gemma4"; }

@@ -20,6 +20,7 @@ typedef struct hr_arch {
     bool rope_freqs;          /* may carry rope_freqs.weight (llama3-style frequency factors) */
     bool yarn_keys;           /* reads rope.scaling.yarn_beta_fast/_slow and yarn_log_multiplier */
     bool attn_temp;           /* reads attention.temperature_scale (llama4-style Q scaling) */
+    bool gemma;               /* loaded and run by src/models/gemma*.c */
 } hr_arch;
 
 /* Table row for an architecture name; NULL when unsupported. */

@@ -68,6 +68,7 @@ struct hearth_model {
     float **owned;    /* float arrays to free */
     size_t n_owned, cap_owned;
     size_t weight_bytes;
+    struct hr_gemma *gemma; /* gemma3/gemma4 facts (src/models/gemma.h), NULL otherwise */
 };
 
 #endif

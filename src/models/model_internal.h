@@ -40,6 +40,7 @@ struct hearth_session {
     float *attn_scratch; /* per thread: n_ctx scores + head_dim accumulator + head_dim*4 bytes of converted q */
     size_t attn_scratch_stride;
     hr_mm_scratch mm;
+    struct hr_gemma_state *gemma; /* per-layer KV of gemma models (src/models/gemma.h) */
 };
 
 /* One forward pass over n <= n_batch tokens at positions n_past.. ; writes the

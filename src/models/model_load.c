@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "models/model.h"
 #include "models/model_internal.h"
+#include "models/gemma.h"
 #include "tensor/types.h"
 
 #define MAX_DIM (1 << 20)
@@ -301,7 +302,11 @@ hearth_status hearth_model_load(const char *path, const hearth_model_params *par
         goto fail;
     }
     if ((st = hr_kernels_select(p.isa, &m->kernels, err))) goto fail;
-    if ((st = load_hparams(m, err)) || (st = load_tensors(m, err))) goto fail;
+    if (m->arch->gemma) {
+        if ((st = hr_gemma_load(m, err))) goto fail;
+    } else if ((st = load_hparams(m, err)) || (st = load_tensors(m, err))) {
+        goto fail;
+    }
     if ((st = hr_model_load_tokenizer(m, err))) goto fail;
     m->f16_table = malloc(65536 * sizeof(float));
     if (!m->f16_table) {
@@ -326,6 +331,7 @@ void hearth_model_free(hearth_model *m) {
     for (size_t i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
     free(m->layers);
+    hr_gemma_free(m->gemma);
     free(m->f16_table);
     hr_gguf_close(m->gguf);
     free(m);

@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "models/model_internal.h"
+#include "models/gemma.h"
 
 hr_type hr_cache_hr_type(hearth_cache_type t) {
     switch (t) {
@@ -30,6 +31,7 @@ const char *hearth_cache_type_name(hearth_cache_type t) { return hr_type_name(hr
 uint64_t hearth_model_kv_bytes(const hearth_model *m, int32_t n_ctx, hearth_cache_type t) {
     if (!m || n_ctx <= 0) return 0;
     const hr_hparams *hp = &m->hp;
+    if (m->gemma) return hr_gemma_kv_bytes(m, n_ctx, hearth_session_default_params().n_batch, t);
     uint64_t row = hr_row_size(hr_cache_hr_type(t), (int64_t)hp->n_head_kv * hp->head_dim);
     if (row == 0) /* q8_0 needs whole blocks: rounded up for the estimate */
         row = (uint64_t)((hp->n_head_kv * hp->head_dim + HR_QK8_0 - 1) / HR_QK8_0) * sizeof(hr_block_q8_0);
@@ -110,9 +112,12 @@ hearth_status hearth_session_new(hearth_model *m, const hearth_session_params *p
     s->cache_type = p.cache_type;
     s->kv_type = kt;
     s->kv_row_bytes = hr_row_size(kt, (int64_t)hp->n_head_kv * hp->head_dim);
-    size_t kv = (size_t)hp->n_layer * (size_t)s->n_ctx * s->kv_row_bytes;
-    s->k_cache = malloc(kv);
-    s->v_cache = malloc(kv);
+    /* gemma models keep their own per-layer KV (s->gemma) */
+    size_t kv = m->gemma ? 0 : (size_t)hp->n_layer * (size_t)s->n_ctx * s->kv_row_bytes;
+    if (kv) {
+        s->k_cache = malloc(kv);
+        s->v_cache = malloc(kv);
+    }
     size_t sb = scratch_bytes(m, s->n_batch, s->n_ctx, &s->attn_scratch_stride);
     float *scratch = malloc(sb);
     int nt = hr_threadpool_n_threads(m->pool);
@@ -122,7 +127,7 @@ hearth_status hearth_session_new(hearth_model *m, const hearth_session_params *p
     if (hp->n_ff > max_in) max_in = hp->n_ff;
     if ((int64_t)hp->n_head * hp->head_dim > max_in) max_in = (int64_t)hp->n_head * hp->head_dim;
     s->mm.cap = hr_mm_scratch_bytes(s->n_batch, max_in);
-    bool ok = s->k_cache && s->v_cache && scratch && s->attn_scratch && s->logits;
+    bool ok = (!kv || (s->k_cache && s->v_cache)) && scratch && s->attn_scratch && s->logits;
     for (int i = 0; i < HR_MM_MAX_W; i++) ok = ok && (s->mm.buf[i] = malloc(s->mm.cap)) != NULL;
     if (!ok) {
         free(scratch);
@@ -141,6 +146,13 @@ hearth_status hearth_session_new(hearth_model *m, const hearth_session_params *p
     s->gate = cur; cur += nb * ff;
     s->up = cur; cur += nb * ff;
     s->rope = cur;
+    if (m->gemma) {
+        hearth_status st = hr_gemma_session_init(s, err);
+        if (st) {
+            hearth_session_free(s);
+            return st;
+        }
+    }
     *out = s;
     return HEARTH_OK;
 }
@@ -149,6 +161,7 @@ void hearth_session_free(hearth_session *s) {
     if (!s) return;
     free(s->k_cache);
     free(s->v_cache);
+    hr_gemma_state_free(s->gemma);
     free(s->x); /* start of the scratch block */
     free(s->attn_scratch);
     free(s->logits);
@@ -173,7 +186,8 @@ static hearth_status eval_impl(hearth_session *s, const int32_t *tokens, size_t 
                        s->n_ctx, n);
     for (size_t i = 0; i < n; i += (size_t)s->n_batch) {
         int nb = (int)(n - i < (size_t)s->n_batch ? n - i : (size_t)s->n_batch);
-        hr_llama_forward(s, tokens + i, nb, all ? all + i * (size_t)nv : NULL);
+        if (s->m->gemma) hr_gemma_forward(s, tokens + i, nb, all ? all + i * (size_t)nv : NULL);
+        else hr_llama_forward(s, tokens + i, nb, all ? all + i * (size_t)nv : NULL);
     }
     return HEARTH_OK;
 }
@@ -192,6 +206,9 @@ hearth_status hearth_session_truncate(hearth_session *s, int32_t n_keep, hearth_
     if (!s) return hr_fail(err, HEARTH_ERR_INVALID, "session is NULL");
     if (n_keep < 0 || n_keep > s->n_past)
         return hr_fail(err, HEARTH_ERR_RANGE, "cannot keep %d positions: the cache holds %d", n_keep, s->n_past);
+    if (s->m->gemma && !hr_gemma_can_truncate(s, n_keep))
+        return hr_fail(err, HEARTH_ERR_RANGE,
+                       "cannot keep %d positions: the sliding-window layers no longer hold the positions before it", n_keep);
     s->n_past = n_keep;
     s->has_logits = false;
     return HEARTH_OK;

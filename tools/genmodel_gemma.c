@@ -1,0 +1,288 @@
+/*
+ * genmodel_gemma: writes a tiny random-weight gemma3 or gemma4 GGUF with the
+ * metadata and tensor names llama.cpp expects, so hearth and llama.cpp can be
+ * compared on the same file. The tokenizer is copied from a vocabulary-only
+ * GGUF, cut to --n-vocab tokens (merges whose parts fall outside are dropped).
+ *
+ *   genmodel_gemma --arch gemma4 --variant ple --type q4_K --vocab V.gguf -o out.gguf
+ *
+ * Variants: dense (gemma3: sliding layers every 3rd global, linear RoPE scaling on
+ * global layers; gemma4: per-layer head counts, head sizes and FFN widths,
+ * proportional RoPE factors, global layers without attn_v, output scales,
+ * soft-capping), ple (gemma4 + per-layer embeddings), shared (gemma4 + the last
+ * two layers reading earlier layers' KV).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gguf/gguf.h"
+#include "tensor/types.h"
+
+enum { NL = 6, EMBD = 256, NHEAD = 4, NSWA = 8, PLE = 64 };
+
+static void die(const char *msg, const char *arg) {
+    fprintf(stderr, "genmodel_gemma: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+    exit(1);
+}
+
+static uint64_t splitmix(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static float gauss(uint64_t *s) {
+    uint64_t r = splitmix(s);
+    float sum = (float)(r & 0xffff) + (float)((r >> 16) & 0xffff) + (float)((r >> 32) & 0xffff) + (float)(r >> 48);
+    return (sum / 65536.0f - 2.0f) * 1.7320508f;
+}
+
+typedef struct {
+    hr_gguf_writer *w;
+    hr_type type;
+    uint64_t seed;
+} gen;
+
+/* A tensor of rows x n random values (mean bias + std * N(0,1)); 1-D tensors stay f32. */
+static void tensor(gen *g, const char *name, int64_t n, int64_t rows, float bias, float std) {
+    hr_type t = rows > 1 ? g->type : HR_TYPE_F32;
+    if (hr_row_size(t, n) == 0) t = HR_TYPE_Q8_0; /* row does not fit the block: llama.cpp falls back too */
+    if (hr_row_size(t, n) == 0) t = HR_TYPE_F32;
+    size_t rb = hr_row_size(t, n);
+    float *row = malloc((size_t)n * sizeof *row);
+    uint8_t *data = malloc(rb * (size_t)rows);
+    if (!row || !data) die("out of memory", NULL);
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = name; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    for (int64_t r = 0; r < rows; r++) {
+        uint64_t st = g->seed * 0x9e3779b97f4a7c15ull ^ h ^ ((uint64_t)r * 0xd1b54a32d192ed03ull);
+        for (int64_t i = 0; i < n; i++) row[i] = bias + std * gauss(&st);
+        hr_type_traits_get(t)->from_float(row, data + (size_t)r * rb, n);
+    }
+    int64_t ne[2] = {n, rows};
+    if (hr_gguf_add_tensor(g->w, name, t, rows > 1 ? 2 : 1, ne, data, rb * (size_t)rows)) die("add tensor", name);
+    free(row);
+    free(data);
+}
+
+static void tensor_data(gen *g, const char *name, const float *v, int64_t n) {
+    int64_t ne[1] = {n};
+    if (hr_gguf_add_tensor(g->w, name, HR_TYPE_F32, 1, ne, v, (size_t)n * sizeof *v)) die("add tensor", name);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static bool has(char **sorted, int64_t n, const char *s) { return bsearch(&s, sorted, (size_t)n, sizeof *sorted, cmp_str) != NULL; }
+
+/* tokenizer.* keys of the vocabulary, token arrays cut to nv entries. */
+static void copy_vocab(hr_gguf_writer *w, const hr_gguf *v, int64_t nv) {
+    for (int64_t i = 0; i < hr_gguf_n_kv(v); i++) {
+        const char *k = hr_gguf_key(v, i);
+        if (strncmp(k, "tokenizer.", 10)) continue;
+        hr_gguf_type t = hr_gguf_kv_type(v, i);
+        if (t == HR_GGUF_ARRAY) {
+            hr_gguf_type at = hr_gguf_arr_type(v, i);
+            uint64_t n = hr_gguf_arr_len(v, i);
+            if (!strcmp(k, "tokenizer.ggml.merges")) continue; /* below */
+            if (n > (uint64_t)nv) n = (uint64_t)nv;
+            if (at == HR_GGUF_STRING) {
+                const char **s = malloc(n * sizeof *s);
+                char **own = malloc(n * sizeof *own);
+                for (uint64_t j = 0; j < n; j++) {
+                    hr_gguf_str gs = hr_gguf_arr_str(v, i, j);
+                    own[j] = strndup(gs.ptr, gs.len);
+                    s[j] = own[j];
+                }
+                hr_gguf_set_arr_str(w, k, s, n);
+                for (uint64_t j = 0; j < n; j++) free(own[j]);
+                free(own);
+                free(s);
+            } else {
+                hr_gguf_set_arr(w, k, at, hr_gguf_arr_data(v, i), n);
+            }
+        } else if (t == HR_GGUF_STRING) {
+            hr_gguf_str gs = hr_gguf_get_str(v, i);
+            char *s = strndup(gs.ptr, gs.len);
+            hr_gguf_set_str(w, k, s);
+            free(s);
+        } else if (t == HR_GGUF_BOOL) {
+            bool b = false;
+            hr_gguf_get_bool(v, k, &b, NULL);
+            hr_gguf_set_bool(w, k, b);
+        } else if (t == HR_GGUF_UINT32 || t == HR_GGUF_INT32) {
+            uint32_t u = 0;
+            hr_gguf_get_u32(v, k, &u, NULL);
+            if (strlen(k) > 3 && !strcmp(k + strlen(k) - 3, "_id") && u >= nv) continue;
+            hr_gguf_set_u32(w, k, u);
+        }
+    }
+    /* Merges whose two parts and result are all kept tokens. */
+    int64_t mi = hr_gguf_find_key(v, "tokenizer.ggml.merges"), ti = hr_gguf_find_key(v, "tokenizer.ggml.tokens");
+    if (mi < 0 || ti < 0) return;
+    char **tok = malloc((size_t)nv * sizeof *tok);
+    for (int64_t j = 0; j < nv; j++) {
+        hr_gguf_str gs = hr_gguf_arr_str(v, ti, (uint64_t)j);
+        tok[j] = strndup(gs.ptr, gs.len);
+    }
+    qsort(tok, (size_t)nv, sizeof *tok, cmp_str);
+    uint64_t nm = hr_gguf_arr_len(v, mi), kept = 0;
+    const char **keep = malloc(nm * sizeof *keep);
+    char **own = malloc(nm * sizeof *own);
+    for (uint64_t j = 0; j < nm; j++) {
+        hr_gguf_str gs = hr_gguf_arr_str(v, mi, j);
+        char *m = strndup(gs.ptr, gs.len), *sp = strchr(m, ' ');
+        bool ok = sp != NULL;
+        if (ok) {
+            *sp = 0;
+            char *joined = malloc(gs.len + 1);
+            snprintf(joined, gs.len + 1, "%s%s", m, sp + 1);
+            ok = has(tok, nv, m) && has(tok, nv, sp + 1) && has(tok, nv, joined);
+            free(joined);
+            *sp = ' ';
+        }
+        if (ok) keep[kept] = own[kept] = m, kept++;
+        else free(m);
+    }
+    hr_gguf_set_arr_str(w, "tokenizer.ggml.merges", keep, kept);
+    for (uint64_t j = 0; j < kept; j++) free(own[j]);
+    for (int64_t j = 0; j < nv; j++) free(tok[j]);
+    free(tok);
+    free(own);
+    free(keep);
+}
+
+int main(int argc, char **argv) {
+    const char *arch = "gemma3", *variant = "dense", *vocab = NULL, *outp = NULL, *type = "f32";
+    int64_t nv = 4096;
+    uint64_t seed = 1;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--arch")) arch = argv[i + 1];
+        else if (!strcmp(argv[i], "--variant")) variant = argv[i + 1];
+        else if (!strcmp(argv[i], "--vocab")) vocab = argv[i + 1];
+        else if (!strcmp(argv[i], "-o")) outp = argv[i + 1];
+        else if (!strcmp(argv[i], "--type")) type = argv[i + 1];
+        else if (!strcmp(argv[i], "--n-vocab")) nv = atoll(argv[i + 1]);
+        else if (!strcmp(argv[i], "--seed")) seed = strtoull(argv[i + 1], NULL, 10);
+        else die("unknown option", argv[i]);
+    }
+    if (!vocab || !outp) die("usage: genmodel_gemma --arch gemma3|gemma4 [--variant dense|ple|shared] [--type T] [--seed N] [--n-vocab N] --vocab V.gguf -o OUT.gguf", NULL);
+    const bool v4 = !strcmp(arch, "gemma4");
+    if (!v4 && strcmp(arch, "gemma3")) die("unknown architecture", arch);
+    const bool ple = !strcmp(variant, "ple"), shared = !strcmp(variant, "shared");
+    if (!ple && !shared && strcmp(variant, "dense")) die("unknown variant", variant);
+    if (!v4 && (ple || shared)) die("variants ple and shared are gemma4's", NULL);
+    gen g = {.w = hr_gguf_writer_new(), .type = HR_TYPE_COUNT, .seed = seed};
+    for (int t = 0; t < HR_TYPE_COUNT; t++)
+        if (hr_type_traits_get((hr_type)t) && hr_type_traits_get((hr_type)t)->name &&
+            !strcasecmp(hr_type_traits_get((hr_type)t)->name, type))
+            g.type = (hr_type)t;
+    if (g.type == HR_TYPE_COUNT || !hr_type_traits_get(g.type)->from_float) die("unsupported type", type);
+    hr_gguf *voc = NULL;
+    hearth_error err = {0};
+    if (hr_gguf_open(vocab, &voc, &err)) die(err.message, NULL);
+    if (hr_gguf_find_key(voc, "tokenizer.ggml.tokens") >= 0 && hr_gguf_arr_len(voc, hr_gguf_find_key(voc, "tokenizer.ggml.tokens")) < (uint64_t)nv)
+        nv = (int64_t)hr_gguf_arr_len(voc, hr_gguf_find_key(voc, "tokenizer.ggml.tokens"));
+
+    hr_gguf_writer *w = g.w;
+    char k[128];
+#define K(s) (snprintf(k, sizeof k, "%s." s, arch), k)
+    hr_gguf_set_str(w, "general.architecture", arch);
+    hr_gguf_set_str(w, "general.name", "hearth tiny random gemma");
+    hr_gguf_set_u32(w, K("context_length"), 512);
+    hr_gguf_set_u32(w, K("embedding_length"), EMBD);
+    hr_gguf_set_u32(w, K("block_count"), NL);
+    hr_gguf_set_u32(w, K("attention.head_count"), NHEAD);
+    hr_gguf_set_f32(w, K("attention.layer_norm_rms_epsilon"), 1e-6f);
+    hr_gguf_set_u32(w, K("attention.sliding_window"), NSWA);
+    hr_gguf_set_f32(w, K("rope.freq_base_swa"), 10000.0f);
+    /* Sliding (s) and global (G) layers: gemma3 s s G s s G; gemma4 s G s G s G, so that the
+     * shared variant's last two layers read layers 2 (s) and 3 (G), llama.cpp's reuse rule. */
+    bool swa[NL];
+    for (int l = 0; l < NL; l++) swa[l] = v4 ? l % 2 == 0 : l % 3 < 2;
+    int32_t n_ff[NL], n_kv[NL], hd[NL];
+    for (int l = 0; l < NL; l++) {
+        n_ff[l] = v4 && l % 3 == 1 ? 768 : 512;
+        n_kv[l] = v4 && !swa[l] ? 1 : 2;
+        hd[l] = v4 && !swa[l] ? 128 : 64;
+    }
+    if (v4) {
+        hr_gguf_set_f32(w, K("rope.freq_base"), 1000000.0f);
+        hr_gguf_set_arr(w, K("feed_forward_length"), HR_GGUF_INT32, n_ff, NL);
+        hr_gguf_set_arr(w, K("attention.head_count_kv"), HR_GGUF_INT32, n_kv, NL);
+        hr_gguf_set_arr(w, K("attention.sliding_window_pattern"), HR_GGUF_BOOL, (uint8_t[NL]){1, 0, 1, 0, 1, 0}, NL);
+        hr_gguf_set_u32(w, K("attention.key_length"), 128);
+        hr_gguf_set_u32(w, K("attention.value_length"), 128);
+        hr_gguf_set_u32(w, K("attention.key_length_swa"), 64);
+        hr_gguf_set_u32(w, K("attention.value_length_swa"), 64);
+        hr_gguf_set_u32(w, K("rope.dimension_count"), 128);
+        hr_gguf_set_u32(w, K("rope.dimension_count_swa"), 64);
+        hr_gguf_set_f32(w, K("final_logit_softcapping"), 30.0f);
+        hr_gguf_set_u32(w, K("embedding_length_per_layer_input"), ple ? PLE : 0);
+        hr_gguf_set_u32(w, K("attention.shared_kv_layers"), shared ? 2 : 0);
+    } else {
+        hr_gguf_set_f32(w, K("rope.freq_base"), 1000000.0f);
+        hr_gguf_set_u32(w, K("feed_forward_length"), 512);
+        hr_gguf_set_u32(w, K("attention.head_count_kv"), 2);
+        hr_gguf_set_u32(w, K("attention.key_length"), 64);
+        hr_gguf_set_u32(w, K("attention.value_length"), 64);
+        hr_gguf_set_u32(w, K("attention.sliding_window_pattern"), 3);
+        hr_gguf_set_str(w, K("rope.scaling.type"), "linear");
+        hr_gguf_set_f32(w, K("rope.scaling.factor"), 8.0f);
+    }
+    copy_vocab(w, voc, nv);
+
+    /* Gemma's GGUF norm weights already hold 1 + w. */
+    tensor(&g, "token_embd.weight", EMBD, nv, 0.0f, 0.05f);
+    tensor(&g, "output_norm.weight", EMBD, 1, 1.0f, 0.1f);
+    /* Untied output: with Gemma's tied embedding a random model mostly repeats its input token. */
+    tensor(&g, "output.weight", EMBD, nv, 0.0f, 0.08f);
+    if (ple) {
+        tensor(&g, "per_layer_token_embd.weight", (int64_t)PLE * NL, nv, 0.0f, 0.5f);
+        tensor(&g, "per_layer_model_proj.weight", EMBD, (int64_t)PLE * NL, 0.0f, 0.06f);
+        tensor(&g, "per_layer_proj_norm.weight", PLE, 1, 1.0f, 0.1f);
+    }
+    if (v4) {
+        /* Proportional RoPE: a quarter of the pairs rotate (factor 1..2), the rest barely (1e30 as the converter writes). */
+        float rf[64];
+        uint64_t st = seed;
+        for (int i = 0; i < 64; i++) rf[i] = i < 16 ? 1.0f + (float)(splitmix(&st) % 1000) / 1000.0f : 1e30f;
+        tensor_data(&g, "rope_freqs.weight", rf, 64);
+    }
+    char nm[96];
+#define N(s) (snprintf(nm, sizeof nm, "blk.%d." s, l), nm)
+    for (int l = 0; l < NL; l++) {
+        const int64_t dq = (int64_t)NHEAD * hd[l], dkv = (int64_t)n_kv[l] * hd[l];
+        const bool has_kv = !shared || l < NL - 2;
+        tensor(&g, N("attn_norm.weight"), EMBD, 1, 1.0f, 0.1f);
+        tensor(&g, N("attn_q.weight"), EMBD, dq, 0.0f, 0.08f);
+        if (has_kv) {
+            tensor(&g, N("attn_k.weight"), EMBD, dkv, 0.0f, 0.08f);
+            if (!v4 || swa[l]) tensor(&g, N("attn_v.weight"), EMBD, dkv, 0.0f, 0.08f);
+            tensor(&g, N("attn_k_norm.weight"), hd[l], 1, 1.0f, 0.1f);
+        }
+        tensor(&g, N("attn_q_norm.weight"), hd[l], 1, 1.0f, 0.1f);
+        tensor(&g, N("attn_output.weight"), dq, EMBD, 0.0f, 0.06f);
+        tensor(&g, N("post_attention_norm.weight"), EMBD, 1, 1.0f, 0.1f);
+        tensor(&g, N("ffn_norm.weight"), EMBD, 1, 1.0f, 0.1f);
+        tensor(&g, N("ffn_gate.weight"), EMBD, n_ff[l], 0.0f, 0.08f);
+        tensor(&g, N("ffn_up.weight"), EMBD, n_ff[l], 0.0f, 0.08f);
+        tensor(&g, N("ffn_down.weight"), n_ff[l], EMBD, 0.0f, 0.05f);
+        tensor(&g, N("post_ffw_norm.weight"), EMBD, 1, 1.0f, 0.1f);
+        if (v4) {
+            float os = 0.6f + 0.1f * (float)l;
+            tensor_data(&g, N("layer_output_scale.weight"), &os, 1);
+        }
+        if (ple) {
+            tensor(&g, N("inp_gate.weight"), EMBD, PLE, 0.0f, 0.1f);
+            tensor(&g, N("proj.weight"), PLE, EMBD, 0.0f, 0.1f);
+            tensor(&g, N("post_norm.weight"), EMBD, 1, 1.0f, 0.1f);
+        }
+    }
+    if (hr_gguf_write_file(w, outp, &err)) die(err.message, NULL);
+    hr_gguf_writer_free(w);
+    hr_gguf_close(voc);
+    return 0;
+}
