@@ -62,6 +62,13 @@ void hr_gguf_close(hr_gguf *g);
 uint32_t hr_gguf_version(const hr_gguf *g);
 size_t hr_gguf_alignment(const hr_gguf *g);
 size_t hr_gguf_file_size(const hr_gguf *g);
+/* Byte offset of the data section (tensor offsets are relative to it). */
+size_t hr_gguf_data_offset(const hr_gguf *g);
+
+/* "uint32", "string", ... ("unknown" outside the enum), and the byte size of
+ * one element of a fixed-size type (0 for STRING, ARRAY and unknown ids). */
+const char *hr_gguf_type_name(uint32_t type);
+size_t hr_gguf_type_size(uint32_t type);
 
 /* Metadata. Keys are indexed 0..n_kv-1; lookups return -1 when absent. */
 int64_t hr_gguf_n_kv(const hr_gguf *g);
@@ -71,6 +78,8 @@ hr_gguf_type hr_gguf_kv_type(const hr_gguf *g, int64_t i);
 /* For arrays: element type and count. */
 hr_gguf_type hr_gguf_arr_type(const hr_gguf *g, int64_t i);
 uint64_t hr_gguf_arr_len(const hr_gguf *g, int64_t i);
+/* Accessors give neutral answers for a bad index or the wrong kind of value:
+ * NULL, 0, HR_GGUF_TYPE_COUNT, or {NULL, 0} for strings. */
 /* Raw pointer to array elements of fixed-size type (unaligned: read with memcpy). */
 const void *hr_gguf_arr_data(const hr_gguf *g, int64_t i);
 /* String element j of a string array. */
@@ -116,5 +125,7 @@ hearth_status hr_gguf_copy_kv(hr_gguf_writer *w, const hr_gguf *g);
 hearth_status hr_gguf_add_tensor(hr_gguf_writer *w, const char *name, hr_type type, uint32_t n_dims,
                                  const int64_t *ne, const void *data, size_t nbytes);
 hearth_status hr_gguf_write_file(const hr_gguf_writer *w, const char *path, hearth_error *err);
+/* Same bytes into a malloc'd buffer (*out, freed by the caller with free). */
+hearth_status hr_gguf_write_memory(const hr_gguf_writer *w, void **out, size_t *size, hearth_error *err);
 
 #endif

@@ -9,6 +9,7 @@
 #ifndef HR_KERNELS_H
 #define HR_KERNELS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "hearth.h"
@@ -44,6 +45,17 @@ hearth_status hr_kernels_select(const char *override, hr_kernels *k, hearth_erro
 
 /* The scalar kernels, always available (tests compare every ISA with these). */
 void hr_kernels_scalar(hr_kernels *k);
+
+#define HR_ISA_COUNT 6 /* number of hr_isa values */
+
+/* Fills k with one given ISA's kernels; an error when the CPU or build lacks it. */
+hearth_status hr_kernels_for_isa(hr_isa isa, hr_kernels *k, hearth_error *err);
+
+/* Whether this build contains the ISA and the running CPU (and OS) supports it. */
+bool hr_isa_available(hr_isa isa);
+
+/* "scalar", "avx2", "avx512", "avx512vnni", "neon", "neon-dotprod"; "unknown" otherwise. */
+const char *hr_isa_name(hr_isa isa);
 
 /* Best ISA the running CPU supports (and this build contains). */
 hr_isa hr_isa_detect(void);

@@ -1,5 +1,5 @@
-/* Reference quantize/dequantize. f32/f16/bf16 are complete; the block types are
- * filled in by src/tensor/quants_*.c (in progress). */
+/* Reference quantize/dequantize of the plain float types; the block types are
+ * in quants_legacy.c and quants_k.c. */
 #include "tensor/quants.h"
 
 #include <string.h>

@@ -77,7 +77,9 @@ float hr_f16_to_f32(hr_f16 h) {
             bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((mant & 0x3ff) << 13);
         }
     } else if (exp == 31) {
-        bits = sign | 0x7f800000u | (mant << 13);
+        /* NaNs come out quiet, keeping their payload: ggml's conversion passes
+         * them through a float multiply, which quiets signalling NaNs */
+        bits = sign | 0x7f800000u | (mant << 13) | (mant ? 0x400000u : 0);
     } else {
         bits = sign | ((exp + 112) << 23) | (mant << 13);
     }
@@ -91,7 +93,7 @@ hr_f16 hr_f32_to_f16(float f) {
     memcpy(&x, &f, 4);
     uint32_t sign = (x >> 16) & 0x8000;
     uint32_t absx = x & 0x7fffffff;
-    if (absx > 0x7f800000u) return (hr_f16)(sign | 0x7e00 | ((absx >> 13) & 0x3ff)); /* NaN */
+    if (absx > 0x7f800000u) return (hr_f16)(sign | 0x7e00); /* NaN: payload dropped, as ggml */
     if (absx >= 0x477ff000u) return (hr_f16)(sign | 0x7c00);                        /* overflow to inf */
     if (absx < 0x38800000u) {                                                         /* subnormal or zero */
         if (absx < 0x33000000u) return (hr_f16)sign;

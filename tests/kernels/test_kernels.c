@@ -1,0 +1,318 @@
+/*
+ * Kernel tests (plain C, no Criterion: this also runs cross-compiled for
+ * aarch64 under qemu). For every ISA the running CPU supports:
+ *  - vec_dot of every weight type agrees with the scalar kernel, relative to
+ *    sum |x||y| (integer paths are exact, so only float summation order differs);
+ *  - the activation quantizers produce the scalar (ggml reference) bytes.
+ * And the scalar kernels agree with a double-precision dot of the rows
+ * dequantized by the reference dequantizers (hr_dequantize_row_*), which is
+ * an independent computation from the block layouts.
+ * With HEARTH_ISA set, only that ISA (through hr_kernels_select) and scalar run.
+ * Unknown arguments (the unit runner passes --jobs 2) are ignored.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "tensor/quants.h"
+#include "tensor/types.h"
+
+static int failures, checks;
+
+#define CHECK(cond, ...)                                     \
+    do {                                                     \
+        checks++;                                            \
+        if (!(cond)) {                                       \
+            failures++;                                      \
+            if (failures <= 30) {                            \
+                fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+                fprintf(stderr, __VA_ARGS__);                \
+                fputc('\n', stderr);                         \
+            }                                                \
+        }                                                    \
+    } while (0)
+
+/* splitmix64: deterministic, seedable. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void) {
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static float rndf(void) { return (float)((rnd() >> 40) * (1.0 / 16777216.0)); } /* [0, 1) */
+static float rnd_sym(void) { return 2.0f * rndf() - 1.0f; }                    /* [-1, 1) */
+
+enum mode { MODE_RANDOM, MODE_MAX, MODE_MIN, MODE_ZERO, MODE_COUNT };
+static const char *const mode_names[] = {"random", "max", "min", "zero"};
+
+static hr_f16 rnd_scale(float lo, float hi, int sign) {
+    float v = lo + (hi - lo) * rndf();
+    return hr_f32_to_f16(sign && (rnd() & 1) ? -v : v);
+}
+
+/* Fills a weight row: random (or all-ones / all-zero) quant bits, then sane
+ * finite scales so that the expected sums are meaningful. */
+static void fill_weights(hr_type t, void *row, int64_t n, enum mode m) {
+    const hr_type_traits *tr = hr_type_traits_get(t);
+    size_t bytes = hr_row_size(t, n);
+    uint8_t *p = row;
+    for (size_t i = 0; i < bytes; i++)
+        p[i] = m == MODE_RANDOM ? (uint8_t)rnd() : m == MODE_MAX ? 0xFF : m == MODE_MIN ? 0x80 : 0;
+    int64_t nb = n / tr->block_size;
+    for (int64_t b = 0; b < nb; b++) {
+        uint8_t *blk = p + (size_t)b * tr->type_size;
+        hr_f16 d = rnd_scale(0.001f, 0.05f, 1), dm = rnd_scale(0.0f, 0.02f, 0);
+        switch (t) {
+        case HR_TYPE_F32: {
+            float v = m == MODE_RANDOM ? rnd_sym() * 4.0f : m == MODE_MAX ? 1000.0f : m == MODE_MIN ? -3.5e-3f : 0.0f;
+            memcpy(blk, &v, 4);
+            break;
+        }
+        case HR_TYPE_F16: {
+            hr_f16 v = hr_f32_to_f16(m == MODE_RANDOM ? rnd_sym() * 4.0f : m == MODE_MAX ? 60000.0f : m == MODE_MIN ? -6e-8f : 0.0f);
+            memcpy(blk, &v, 2);
+            break;
+        }
+        case HR_TYPE_BF16: {
+            hr_bf16 v = hr_f32_to_bf16(m == MODE_RANDOM ? rnd_sym() * 4.0f : m == MODE_MAX ? 1e15f : m == MODE_MIN ? -1e-15f : 0.0f);
+            memcpy(blk, &v, 2);
+            break;
+        }
+        case HR_TYPE_Q4_0: ((hr_block_q4_0 *)blk)->d = d; break;
+        case HR_TYPE_Q5_0: ((hr_block_q5_0 *)blk)->d = d; break;
+        case HR_TYPE_Q8_0: ((hr_block_q8_0 *)blk)->d = d; break;
+        case HR_TYPE_Q4_1: ((hr_block_q4_1 *)blk)->d = d; ((hr_block_q4_1 *)blk)->m = rnd_scale(0.0f, 0.5f, 1); break;
+        case HR_TYPE_Q5_1: ((hr_block_q5_1 *)blk)->d = d; ((hr_block_q5_1 *)blk)->m = rnd_scale(0.0f, 0.5f, 1); break;
+        case HR_TYPE_Q2_K: ((hr_block_q2_K *)blk)->d = d; ((hr_block_q2_K *)blk)->dmin = dm; break;
+        case HR_TYPE_Q3_K: ((hr_block_q3_K *)blk)->d = d; break;
+        case HR_TYPE_Q4_K: ((hr_block_q4_K *)blk)->d = d; ((hr_block_q4_K *)blk)->dmin = dm; break;
+        case HR_TYPE_Q5_K: ((hr_block_q5_K *)blk)->d = d; ((hr_block_q5_K *)blk)->dmin = dm; break;
+        case HR_TYPE_Q6_K: ((hr_block_q6_K *)blk)->d = d; break;
+        default: break;
+        }
+    }
+}
+
+/* An activation row in the format a quantizer would produce: int8 values in
+ * [-127, 127] (never -128: ggml's quantizers cannot emit it and the SIMD
+ * sign tricks rely on that), positive scales, consistent sums. */
+static int8_t rnd_q8(enum mode m) {
+    if (m == MODE_RANDOM) return (int8_t)((int)(rnd() % 255) - 127);
+    return m == MODE_MAX ? 127 : m == MODE_MIN ? -127 : 0;
+}
+
+static void fill_activations(hr_type t, void *row, int64_t n, enum mode m) {
+    switch (t) {
+    case HR_TYPE_Q8_0:
+        for (int64_t b = 0; b < n / HR_QK8_0; b++) {
+            hr_block_q8_0 *y = (hr_block_q8_0 *)row + b;
+            y->d = rnd_scale(0.001f, 0.05f, 0);
+            for (int j = 0; j < HR_QK8_0; j++) y->qs[j] = rnd_q8(m);
+        }
+        break;
+    case HR_TYPE_Q8_1:
+        for (int64_t b = 0; b < n / HR_QK8_1; b++) {
+            hr_block_q8_1 *y = (hr_block_q8_1 *)row + b;
+            y->d = rnd_scale(0.001f, 0.05f, 0);
+            int sum = 0;
+            for (int j = 0; j < HR_QK8_1; j++) sum += y->qs[j] = rnd_q8(m);
+            y->s = hr_f32_to_f16((float)sum * hr_f16_to_f32(y->d));
+        }
+        break;
+    case HR_TYPE_Q8_K:
+        for (int64_t b = 0; b < n / HR_QK_K; b++) {
+            hr_block_q8_K *y = (hr_block_q8_K *)row + b;
+            y->d = 0.001f + 0.05f * rndf();
+            for (int g = 0; g < HR_QK_K / 16; g++) {
+                int sum = 0;
+                for (int l = 0; l < 16; l++) sum += y->qs[16 * g + l] = rnd_q8(m);
+                y->bsums[g] = (int16_t)sum;
+            }
+        }
+        break;
+    default: fill_weights(t, row, n, m == MODE_MIN ? MODE_MAX : m); break; /* float rows */
+    }
+}
+
+/* sum x*y and sum |x*y| in double over dequantized rows. For q8_1, ggml
+ * keeps y.s = f16(d * sum(qs)) and the q4_1/q5_1 kernels use it for the
+ * m * sum(y) term, so the expected value uses the stored s for that term. */
+static void reference_dot(hr_type t, hr_type vt, int64_t n, const void *x, const void *y, double *dot, double *mag) {
+    float *fx = malloc((size_t)n * sizeof(float)), *fy = malloc((size_t)n * sizeof(float));
+    hr_type_traits_get(t)->to_float(x, fx, n);
+    hr_type_traits_get(vt)->to_float(y, fy, n);
+    double d = 0, a = 0;
+    for (int64_t i = 0; i < n; i++) {
+        d += (double)fx[i] * fy[i];
+        a += fabs((double)fx[i] * fy[i]);
+    }
+    if (vt == HR_TYPE_Q8_1) {
+        for (int64_t b = 0; b < n / HR_QK8_1; b++) {
+            const hr_block_q8_1 *yb = (const hr_block_q8_1 *)y + b;
+            hr_f16 mbits = t == HR_TYPE_Q4_1 ? ((const hr_block_q4_1 *)x)[b].m : ((const hr_block_q5_1 *)x)[b].m;
+            double sum = 0;
+            for (int j = 0; j < HR_QK8_1; j++) sum += yb->qs[j];
+            double exact = sum * hr_f16_to_f32(yb->d), stored = hr_f16_to_f32(yb->s);
+            d += hr_f16_to_f32(mbits) * (stored - exact);
+        }
+    }
+    free(fx);
+    free(fy);
+    *dot = d;
+    *mag = a;
+}
+
+static size_t min_align(hr_type t) { return t == HR_TYPE_F32 || t == HR_TYPE_Q8_K ? 4 : 2; }
+
+static const hr_type weight_types[] = {HR_TYPE_F32,  HR_TYPE_F16,  HR_TYPE_BF16, HR_TYPE_Q4_0, HR_TYPE_Q4_1,
+                                       HR_TYPE_Q5_0, HR_TYPE_Q5_1, HR_TYPE_Q8_0, HR_TYPE_Q2_K, HR_TYPE_Q3_K,
+                                       HR_TYPE_Q4_K, HR_TYPE_Q5_K, HR_TYPE_Q6_K};
+#define NTYPES (sizeof weight_types / sizeof weight_types[0])
+
+/* Lengths in blocks: one, a few, odd counts, a long row (SIMD loops unroll by 2-4 blocks). */
+static const int64_t block_counts[] = {1, 2, 3, 5, 7, 16, 17, 33};
+static const int64_t float_lengths[] = {1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 128, 255, 257, 1000, 4099};
+
+static void test_vec_dot(const hr_kernels *scalar, const hr_kernels *const *isas, int nisa) {
+    for (size_t ti = 0; ti < NTYPES; ti++) {
+        hr_type t = weight_types[ti];
+        const hr_type_traits *tr = hr_type_traits_get(t);
+        hr_type vt = tr->vec_dot_type;
+        bool plain = tr->block_size == 1;
+        size_t nlen = plain ? sizeof float_lengths / sizeof float_lengths[0] : sizeof block_counts / sizeof block_counts[0];
+        for (size_t li = 0; li < nlen; li++) {
+            int64_t n = plain ? float_lengths[li] : block_counts[li] * tr->block_size;
+            for (int m = 0; m < MODE_COUNT; m++) {
+                for (int rep = 0; rep < (m == MODE_RANDOM ? 3 : 1); rep++) {
+                    /* Rows in a model are only aligned to their element or scale
+                     * type, not to vectors: offset them by that much. */
+                    uint8_t *xb = malloc(hr_row_size(t, n) + 4), *yb = malloc(hr_row_size(vt, n) + 4);
+                    void *x = xb + min_align(t), *y = yb + min_align(vt);
+                    fill_weights(t, x, n, (enum mode)m);
+                    fill_activations(vt, y, n, (enum mode)m);
+                    double ref, mag;
+                    reference_dot(t, vt, n, x, y, &ref, &mag);
+                    float s0 = NAN;
+                    scalar->vec_dot[t](n, &s0, x, y);
+                    double tol = 1e-5 * mag + 1e-30;
+                    CHECK(fabs(s0 - ref) <= tol, "scalar %s n=%lld %s: %.9g vs reference %.9g (mag %.3g)", tr->name,
+                          (long long)n, mode_names[m], s0, ref, mag);
+                    for (int i = 0; i < nisa; i++) {
+                        float s1 = NAN;
+                        isas[i]->vec_dot[t](n, &s1, x, y);
+                        CHECK(fabs((double)s1 - s0) <= tol, "%s %s n=%lld %s: %.9g vs scalar %.9g (mag %.3g)",
+                              isas[i]->isa_name, tr->name, (long long)n, mode_names[m], s1, s0, mag);
+                    }
+                    free(xb);
+                    free(yb);
+                }
+            }
+        }
+    }
+}
+
+/* Input rows for the quantizers: random at several scales, all-zero blocks,
+ * denormal-sized blocks, and exact rounding ties (amax 127 makes the scale 1,
+ * so x = k + 0.5 lands exactly halfway). */
+static void fill_floats(float *x, int64_t n, int kind) {
+    for (int64_t i = 0; i < n; i++) {
+        switch (kind) {
+        case 0: x[i] = rnd_sym(); break;
+        case 1: x[i] = rnd_sym() * 1e4f * rndf(); break;
+        case 2: x[i] = (i / 32) % 3 == 1 ? 0.0f : rnd_sym() * 1e-3f; break;
+        case 3: x[i] = i % 37 == 0 ? 127.0f : (float)((int)(rnd() % 254) - 127) + 0.5f; break;
+        case 4: x[i] = i % 29 == 0 ? -127.0f : (float)((int)(rnd() % 20) - 10) * 0.5f; break;
+        default: x[i] = rnd_sym() * 1e-6f; break; /* f16 subnormals */
+        }
+    }
+}
+
+static void test_quantizers(const hr_kernels *scalar, const hr_kernels *const *isas, int nisa) {
+    static const hr_type act_types[] = {HR_TYPE_Q8_0, HR_TYPE_Q8_1, HR_TYPE_Q8_K, HR_TYPE_F16, HR_TYPE_BF16, HR_TYPE_F32};
+    for (size_t ai = 0; ai < sizeof act_types / sizeof act_types[0]; ai++) {
+        hr_type t = act_types[ai];
+        const hr_type_traits *tr = hr_type_traits_get(t);
+        for (int64_t blocks = 1; blocks <= 9; blocks += 4) {
+            for (int extra = 0; extra < (tr->block_size == 1 ? 3 : 1); extra++) {
+                int64_t n = blocks * (tr->block_size == 1 ? 64 : tr->block_size) + extra * 7;
+                for (int kind = 0; kind < 6; kind++) {
+                    float *x = malloc((size_t)n * sizeof(float));
+                    fill_floats(x, n, kind);
+                    size_t bytes = hr_row_size(t, n);
+                    uint8_t *want = malloc(bytes), *got = malloc(bytes);
+                    scalar->quantize_row[t](x, want, n);
+                    for (int i = 0; i < nisa; i++) {
+                        memset(got, 0xA5, bytes);
+                        isas[i]->quantize_row[t](x, got, n);
+                        size_t at = 0;
+                        while (at < bytes && got[at] == want[at]) at++;
+                        CHECK(at == bytes, "%s quantize %s n=%lld kind=%d: byte %zu differs (%02x vs %02x)",
+                              isas[i]->isa_name, tr->name, (long long)n, kind, at, at < bytes ? got[at] : 0,
+                              at < bytes ? want[at] : 0);
+                    }
+                    free(x);
+                    free(want);
+                    free(got);
+                }
+            }
+        }
+    }
+}
+
+static void test_dispatch(void) {
+    hr_kernels k;
+    hearth_error err = {{0}};
+    CHECK(hr_kernels_select("no-such-isa", &k, &err) == HEARTH_ERR_INVALID, "unknown ISA accepted");
+    CHECK(strstr(err.message, "no-such-isa") != NULL, "message lacks the name: %s", err.message);
+    CHECK(hr_kernels_select(NULL, &k, &err) == HEARTH_OK && k.isa == hr_isa_detect(), "auto selection");
+    CHECK(hr_kernels_select("scalar", &k, &err) == HEARTH_OK && k.isa == HR_ISA_SCALAR && !strcmp(k.isa_name, "scalar"),
+          "scalar override");
+    for (int i = 0; i < HR_ISA_COUNT; i++) {
+        hearth_status st = hr_kernels_select(hr_isa_name((hr_isa)i), &k, &err);
+        if (hr_isa_available((hr_isa)i)) {
+            CHECK(st == HEARTH_OK && k.isa == (hr_isa)i, "select %s", hr_isa_name((hr_isa)i));
+            for (size_t ti = 0; ti < NTYPES; ti++)
+                CHECK(k.vec_dot[weight_types[ti]] != NULL, "%s lacks vec_dot %s", k.isa_name,
+                      hr_type_name(weight_types[ti]));
+        } else {
+            CHECK(st == HEARTH_ERR_UNSUPPORTED && strstr(err.message, hr_isa_name((hr_isa)i)),
+                  "unavailable %s: status %d, %s", hr_isa_name((hr_isa)i), st, err.message);
+        }
+    }
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    hr_kernels scalar, all[HR_ISA_COUNT];
+    const hr_kernels *isas[HR_ISA_COUNT];
+    int nisa = 0;
+    hr_kernels_scalar(&scalar);
+    const char *env = getenv("HEARTH_ISA");
+    if (env && *env) {
+        hearth_error err = {{0}};
+        if (hr_kernels_select(env, &all[0], &err) != HEARTH_OK) {
+            fprintf(stderr, "HEARTH_ISA=%s: %s\n", env, err.message);
+            return 1;
+        }
+        if (all[0].isa != HR_ISA_SCALAR) isas[nisa++] = &all[0];
+    } else {
+        for (int i = 1; i < HR_ISA_COUNT; i++) {
+            if (!hr_isa_available((hr_isa)i)) continue;
+            hr_kernels_for_isa((hr_isa)i, &all[nisa], NULL);
+            isas[nisa] = &all[nisa];
+            nisa++;
+        }
+    }
+    printf("ISAs under test: scalar");
+    for (int i = 0; i < nisa; i++) printf(" %s", isas[i]->isa_name);
+    printf("\n");
+    test_dispatch();
+    test_vec_dot(&scalar, isas, nisa);
+    test_quantizers(&scalar, isas, nisa);
+    printf("%d checks, %d failures\n", checks, failures);
+    return failures ? 1 : 0;
+}
