@@ -243,28 +243,30 @@ static double now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Long runs without spaces must stay near-linear: doubling the length may not quadruple the time. */
+/* Long runs without spaces must stay near-linear: 4x the length may not take
+ * anywhere near 16x the time (best of two runs, to ride out noise). */
 Test(tokenizer_bad_input, long_words_are_not_quadratic, .timeout = 60) {
     const char *patterns[] = {"a", "ab", "\xE4\xB8\xAD", "1", " ", "\n", "!"};
     for (size_t v = 0; v < sizeof all_vocabs / sizeof *all_vocabs; v++) {
         hr_tokenizer *t = load(all_vocabs[v]);
         for (size_t p = 0; p < sizeof patterns / sizeof *patterns; p++) {
-            double times[2];
-            for (int r = 0; r < 2; r++) {
-                size_t target = (size_t)20000 << r, pl = strlen(patterns[p]);
+            double times[2] = {1e9, 1e9};
+            for (int r = 0; r < 4; r++) {
+                size_t target = (size_t)20000 << (2 * (r & 1)), pl = strlen(patterns[p]);
                 char *text = malloc(target + 8);
                 size_t len = 0;
                 while (len + pl <= target) memcpy(text + len, patterns[p], pl), len += pl;
                 double t0 = now();
                 int32_t *ids = NULL;
                 size_t n = tokenize(t, text, len, false, false, &ids);
-                times[r] = now() - t0;
+                double dt = now() - t0;
+                if (dt < times[r & 1]) times[r & 1] = dt;
                 cr_assert_gt(n, 0);
                 free(ids);
                 free(text);
             }
-            cr_expect(times[1] < 4 * times[0] + 0.05, "%s pattern %zu: %.3fs then %.3fs", all_vocabs[v], p, times[0],
-                      times[1]);
+            cr_expect(times[1] < 10 * times[0] + 0.1, "%s pattern %zu: %.3fs then %.3fs for 4x the text",
+                      all_vocabs[v], p, times[0], times[1]);
         }
         hr_tokenizer_free(t);
     }
