@@ -8,6 +8,7 @@
  * out as ASCII classes, as llama.cpp's own adapted patterns do. */
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "common/error.h"
 #include "text/tok_internal.h"
@@ -64,18 +65,19 @@ hearth_status tok_pretok_init(hr_tokenizer *t, hearth_error *err) {
     return HEARTH_OK;
 }
 
-/* True when text is strict UTF-8 that llama.cpp's decode/re-encode leaves unchanged. */
+/* True when text is strict UTF-8 (utf8proc rejects overlong forms and
+ * surrogates), which llama.cpp's decode/re-encode leaves unchanged. */
 static bool utf8_canonical(const char *s, size_t n) {
     size_t i = 0;
-    char tmp[4];
     while (i < n) {
         if (!((unsigned char)s[i] & 0x80)) {
             i++;
             continue;
         }
-        size_t o = i;
-        uint32_t cp = tok_utf8_decode(s, n, &i);
-        if ((cp >= 0xD800 && cp <= 0xDFFF) || tok_utf8_encode(cp, tmp) != i - o) return false;
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t r = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (r <= 0) return false;
+        i += (size_t)r;
     }
     return true;
 }
