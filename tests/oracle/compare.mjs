@@ -46,11 +46,11 @@ function argmax(a) {
 
 // llama.cpp's answers depend only on the file's bytes, the prompt and
 // llama.cpp's version, so they are cached under that key (several worktrees
-// and repeated runs share the work; ORACLE_CACHE=off disables it). The logits
+// and repeated runs share the work; HEARTH_ORACLE_CACHE=off disables it). The logits
 // are stored as the float32 values llama.cpp produced, so nothing is lost.
 const ORACLE_VERSION = JSON.parse(fs.readFileSync(new URL("./node_modules/node-llama-cpp/package.json",
     import.meta.url))).version;
-const CACHE_DIR = process.env.ORACLE_CACHE ?? path.join(os.homedir(), ".cache", "hearth-oracle");
+const CACHE_DIR = process.env.HEARTH_ORACLE_CACHE || path.join(os.homedir(), ".cache", "hearth", "oracle-v2");
 
 function cacheKey(file) {
     const h = createHash("sha256");
