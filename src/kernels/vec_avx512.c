@@ -68,6 +68,7 @@ static void vec_dot_q6_K(int64_t n, float *s, const void *vx, const void *vy) {
         __m256i offset = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y[b].bsums));
         __m512i scz = _mm512_castsi256_si512(sc16);
         __m512i sumi = _mm512_setzero_si512();
+        HR_UNROLL
         for (int h = 0; h < 2; h++) {
             __m512i ql = _mm512_loadu_si512(x[b].ql + 64 * h);
             __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[b].qh + 32 * h)));

@@ -86,6 +86,7 @@ static void NEON_FN(q4_K)(int64_t n, float *s, const void *vx, const void *vy) {
         const uint8_t *q4 = x[b].qs;
         const int8_t *q8 = y[b].qs;
         int32x4_t isum = vdupq_n_s32(0);
+        HR_UNROLL
         for (int j = 0; j < 4; j++) {
             uint8x16_t v0 = vld1q_u8(q4 + 32 * j), v1 = vld1q_u8(q4 + 32 * j + 16);
             int32x4_t plo = dot16(vdupq_n_s32(0), vreinterpretq_s8_u8(vandq_u8(v0, m4)), vld1q_s8(q8 + 64 * j));
@@ -115,6 +116,7 @@ static void NEON_FN(q5_K)(int64_t n, float *s, const void *vx, const void *vy) {
         const int8_t *q8 = y[b].qs;
         const uint8x16_t h0 = vld1q_u8(x[b].qh), h1 = vld1q_u8(x[b].qh + 16);
         int32x4_t isum = vdupq_n_s32(0);
+        HR_UNROLL
         for (int j = 0; j < 4; j++) {
             /* bit 2j of qh is the fifth bit of the low nibbles, 2j+1 of the high */
             const uint8x16_t blo = vdupq_n_u8((uint8_t)(1u << (2 * j))), bhi = vdupq_n_u8((uint8_t)(2u << (2 * j)));
@@ -148,11 +150,13 @@ static void NEON_FN(q6_K)(int64_t n, float *s, const void *vx, const void *vy) {
     for (int64_t b = 0; b < n / HR_QK_K; b++) {
         const int8_t *sc = x[b].scales;
         int32x4_t isum = vdupq_n_s32(0);
+        HR_UNROLL
         for (int h = 0; h < 2; h++) {
             const uint8_t *ql = x[b].ql + 64 * h, *qh = x[b].qh + 32 * h;
             const int8_t *q8 = y[b].qs + 128 * h;
             const int8_t *gs = sc + 8 * h;
-            for (int c = 0; c < 2; c++) {
+            HR_UNROLL
+        for (int c = 0; c < 2; c++) {
                 uint8x16_t a = vld1q_u8(ql + 16 * c), bb = vld1q_u8(ql + 32 + 16 * c), hv = vld1q_u8(qh + 16 * c);
                 uint8x16_t w0 = vorrq_u8(vandq_u8(a, m4), vandq_u8(vshlq_n_u8(hv, 4), m30));
                 uint8x16_t w1 = vorrq_u8(vandq_u8(bb, m4), vandq_u8(vshlq_n_u8(hv, 2), m30));
@@ -188,10 +192,12 @@ static void NEON_FN(q2_K)(int64_t n, float *s, const void *vx, const void *vy) {
         mp = vmlal_s16(mp, vget_low_s16(m1), vld1_s16(y[b].bsums + 8));
         mp = vmlal_s16(mp, vget_high_s16(m1), vld1_s16(y[b].bsums + 12));
         int32x4_t isum = vdupq_n_s32(0);
+        HR_UNROLL
         for (int h = 0; h < 2; h++) {
             uint8x16_t q0 = vld1q_u8(x[b].qs + 32 * h), q1 = vld1q_u8(x[b].qs + 32 * h + 16);
             const int8_t *q8 = y[b].qs + 128 * h;
-            for (int j = 0; j < 4; j++) {
+            HR_UNROLL
+        for (int j = 0; j < 4; j++) {
                 int32x4_t p0 = dot16(vdupq_n_s32(0), vreinterpretq_s8_u8(vandq_u8(q0, m3)), vld1q_s8(q8 + 32 * j));
                 int32x4_t p1 = dot16(vdupq_n_s32(0), vreinterpretq_s8_u8(vandq_u8(q1, m3)), vld1q_s8(q8 + 32 * j + 16));
                 isum = vmlaq_n_s32(isum, p0, sc[8 * h + 2 * j] & 0xF);
@@ -216,10 +222,12 @@ static void NEON_FN(q3_K)(int64_t n, float *s, const void *vx, const void *vy) {
         hr_q3k_unpack_scales(x[b].scales, sc);
         const uint8x16_t hm0 = vld1q_u8(x[b].hmask), hm1 = vld1q_u8(x[b].hmask + 16);
         int32x4_t isum = vdupq_n_s32(0);
+        HR_UNROLL
         for (int h = 0; h < 2; h++) {
             uint8x16_t q0 = vld1q_u8(x[b].qs + 32 * h), q1 = vld1q_u8(x[b].qs + 32 * h + 16);
             const int8_t *q8 = y[b].qs + 128 * h;
-            for (int j = 0; j < 4; j++) {
+            HR_UNROLL
+        for (int j = 0; j < 4; j++) {
                 /* w = low 2 bits - 4 unless hmask bit 4h + j is set */
                 const uint8x16_t bit = vdupq_n_u8((uint8_t)(1u << (4 * h + j)));
                 int8x16_t w0 = vreinterpretq_s8_u8(vsubq_u8(vandq_u8(q0, m3), vbicq_u8(four, vtstq_u8(hm0, bit))));
