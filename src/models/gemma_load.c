@@ -229,6 +229,8 @@ static hearth_status load_hparams(hearth_model *m, hr_gemma *g, int32_t *n_ff, i
     if (g->n_swa > 0) {
         if ((st = swa_pattern(m, g, err))) return st;
     }
+    /* llama.cpp's default is 30, reset to 0 (off) for Gemma 3 only. */
+    g->softcap = g->v4 ? 30.0f : 0.0f;
     if ((st = f32_key(m, "final_logit_softcapping", false, &g->softcap, err))) return st;
     if (g->softcap < 0) return hr_fail(err, HEARTH_ERR_FORMAT, "%s.final_logit_softcapping must not be negative", m->arch->name);
 
