@@ -52,9 +52,19 @@ const ORACLE_VERSION = JSON.parse(fs.readFileSync(new URL("./node_modules/node-l
     import.meta.url))).version;
 const CACHE_DIR = process.env.HEARTH_ORACLE_CACHE || path.join(os.homedir(), ".cache", "hearth", "oracle-v2");
 
+// The CPU builds ggml can choose from are part of the key (see install.sh).
+const CPU_VARIANTS = (() => {
+    try {
+        const dir = new URL("./node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/", import.meta.url);
+        return fs.readdirSync(dir).filter((f) => f.startsWith("libggml-cpu")).sort().join(",");
+    } catch {
+        return "";
+    }
+})();
+
 function cacheKey(file) {
     const h = createHash("sha256");
-    h.update(`${ORACLE_VERSION} ${PROMPT.join(",")} ${STEPS}\n`);
+    h.update(`${ORACLE_VERSION} ${CPU_VARIANTS} ${PROMPT.join(",")} ${STEPS}\n`);
     h.update(fs.readFileSync(file));
     return path.join(CACHE_DIR, h.digest("hex") + ".bin");
 }
