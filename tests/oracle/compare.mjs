@@ -16,6 +16,14 @@ import path from "node:path";
 import {promisify} from "node:util";
 import {getLlama, LlamaLogLevel} from "node-llama-cpp";
 
+// Cases hearth is known not to match yet (tests/oracle/known_mismatch.txt, one
+// glob per line, # comments): still run and reported as KNOWN with their figures,
+// but they do not fail the suite. Remove a line once its cases pass.
+const KNOWN = fs.readFileSync(new URL("./known_mismatch.txt", import.meta.url), "utf8").split("\n")
+    .map((l) => l.replace(/#.*/, "").trim()).filter(Boolean)
+    .map((g) => new RegExp("^" + g.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*") + "$"));
+const isKnown = (name) => KNOWN.some((r) => r.test(name));
+
 const run = promisify(execFile);
 export const STEPS = 64;
 // ~20 fixed ids below 4096 (the tiny models' vocabulary), starting with BOS.
@@ -243,8 +251,9 @@ async function main() {
             }
         }
         line += ` (${((Date.now() - t0) / 1000).toFixed(1)}s)`;
-        console.log(bad.length ? `FAIL ${line}: ${bad.join("; ")}` : `ok   ${line}`);
-        if (bad.length) failed++;
+        if (bad.length && isKnown(c.name)) console.log(`KNOWN ${line}: ${bad.join("; ")}`);
+        else console.log(bad.length ? `FAIL ${line}: ${bad.join("; ")}` : `ok   ${line}`);
+        if (bad.length && !isKnown(c.name)) failed++;
     }
     if (instance) await instance.dispose();
     if (quantSteps) {
