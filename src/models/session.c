@@ -6,6 +6,8 @@
 
 #include "common/error.h"
 #include "models/model_internal.h"
+#include "models/moe.h"
+#include "models/qwen35.h"
 
 hr_type hr_cache_hr_type(hearth_cache_type t) {
     switch (t) {
@@ -141,6 +143,13 @@ hearth_status hearth_session_new(hearth_model *m, const hearth_session_params *p
     s->gate = cur; cur += nb * ff;
     s->up = cur; cur += nb * ff;
     s->rope = cur;
+    if (m->moe || m->qwen35) {
+        hearth_status st = m->moe ? hr_moe_scratch_new(m, s->n_batch, &s->moe, err) : hr_qwen35_session_new(s, err);
+        if (st) {
+            hearth_session_free(s);
+            return st;
+        }
+    }
     *out = s;
     return HEARTH_OK;
 }
@@ -153,6 +162,8 @@ void hearth_session_free(hearth_session *s) {
     free(s->attn_scratch);
     free(s->logits);
     for (int i = 0; i < HR_MM_MAX_W; i++) free(s->mm.buf[i]);
+    hr_moe_scratch_free(s->moe);
+    hr_qwen35_session_free(s->qwen35);
     free(s);
 }
 
@@ -173,7 +184,8 @@ static hearth_status eval_impl(hearth_session *s, const int32_t *tokens, size_t 
                        s->n_ctx, n);
     for (size_t i = 0; i < n; i += (size_t)s->n_batch) {
         int nb = (int)(n - i < (size_t)s->n_batch ? n - i : (size_t)s->n_batch);
-        hr_llama_forward(s, tokens + i, nb, all ? all + i * (size_t)nv : NULL);
+        if (s->qwen35) hr_qwen35_forward(s, tokens + i, nb, all ? all + i * (size_t)nv : NULL);
+        else hr_llama_forward(s, tokens + i, nb, all ? all + i * (size_t)nv : NULL);
     }
     return HEARTH_OK;
 }
@@ -192,6 +204,12 @@ hearth_status hearth_session_truncate(hearth_session *s, int32_t n_keep, hearth_
     if (!s) return hr_fail(err, HEARTH_ERR_INVALID, "session is NULL");
     if (n_keep < 0 || n_keep > s->n_past)
         return hr_fail(err, HEARTH_ERR_RANGE, "cannot keep %d positions: the cache holds %d", n_keep, s->n_past);
+    /* A recurrent state holds only the latest position: it can be kept whole or restarted. */
+    if (s->qwen35 && n_keep != s->n_past && n_keep != 0)
+        return hr_fail(err, HEARTH_ERR_UNSUPPORTED,
+                       "cannot keep %d of %d positions: this model's recurrent state cannot be rewound", n_keep,
+                       s->n_past);
+    if (s->qwen35 && n_keep == 0) hr_qwen35_session_reset(s->qwen35);
     s->n_past = n_keep;
     s->has_logits = false;
     return HEARTH_OK;
@@ -201,4 +219,5 @@ void hearth_session_reset(hearth_session *s) {
     if (!s) return;
     s->n_past = 0;
     s->has_logits = false;
+    hr_qwen35_session_reset(s->qwen35);
 }
