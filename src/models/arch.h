@@ -24,6 +24,7 @@ typedef struct hr_arch {
     bool moe_sigmoid;         /* router gating: sigmoid instead of softmax */
     bool moe_norm_w;          /* top-k weights renormalised to sum 1 */
     bool gdn;                 /* Gated DeltaNet hybrid with its own forward pass (models/qwen35.c) */
+    bool mamba2;              /* Mamba-2 hybrid with its own metadata and forward pass (models/nemotron_h.c) */
 } hr_arch;
 
 /* Table row for an architecture name; NULL when unsupported. */

@@ -72,6 +72,7 @@ struct hearth_model {
     size_t weight_bytes;
     struct hr_moe_model *moe; /* expert layers (arch->moe), else NULL */
     struct hr_qwen35_model *qwen35; /* recurrent layers (arch->gdn), else NULL */
+    struct hr_nemotron_model *nemotron; /* Mamba-2 hybrid layers (arch->mamba2), else NULL */
 };
 
 #endif

@@ -10,6 +10,7 @@
 #include "models/model.h"
 #include "models/model_internal.h"
 #include "models/moe.h"
+#include "models/nemotron_h.h"
 #include "models/qwen35.h"
 #include "tensor/types.h"
 
@@ -135,6 +136,7 @@ static hearth_status load_hparams(hearth_model *m, hearth_error *err) {
     const char *an = m->arch->name;
     hr_hparams *hp = &m->hp;
     hearth_status st;
+    if (m->arch->mamba2) return hr_nemotron_h_hparams(m, err);
     if ((st = get_dim(g, an, "context_length", true, &hp->n_ctx_train, err)) ||
         (st = get_dim(g, an, "embedding_length", true, &hp->n_embd, err)) ||
         (st = get_dim(g, an, "block_count", true, &hp->n_layer, err)) ||
@@ -255,7 +257,7 @@ static hearth_status load_tensors(hearth_model *m, hearth_error *err) {
     if (!m->layers) return hr_fail(err, HEARTH_ERR_NOMEM, "out of memory");
     char nm[96];
 #define N(suffix) (snprintf(nm, sizeof nm, "blk.%d." suffix, il), nm)
-    for (int il = 0; il < hp->n_layer && !m->arch->gdn; il++) {
+    for (int il = 0; il < hp->n_layer && !m->arch->gdn && !m->arch->mamba2; il++) {
         hr_layer *L = &m->layers[il];
         if ((st = load_vec(m, N("attn_norm.weight"), true, d, &L->attn_norm, err)) ||
             (st = load_weight(m, N("attn_q.weight"), true, d, dq, &L->wq, err)) ||
@@ -281,6 +283,7 @@ static hearth_status load_tensors(hearth_model *m, hearth_error *err) {
 #undef N
     if (m->arch->moe && (st = hr_moe_load(m, err))) return st;
     if (m->arch->gdn && (st = hr_qwen35_load(m, err))) return st;
+    if (m->arch->mamba2 && (st = hr_nemotron_h_load(m, err))) return st;
     return HEARTH_OK;
 }
 
@@ -329,6 +332,7 @@ void hearth_model_free(hearth_model *m) {
     hr_model_free_tokenizer(m);
     hr_moe_free(m);
     hr_qwen35_free(m);
+    hr_nemotron_h_free(m);
     for (size_t i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
     free(m->layers);

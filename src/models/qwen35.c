@@ -14,7 +14,8 @@
 #include <string.h>
 
 #include "common/error.h"
-#include "models/model_internal.h"
+#include "models/hybrid_internal.h"
+#include "models/nemotron_h.h"
 
 /* ------------------------------------------------------------------ loading */
 
@@ -187,19 +188,6 @@ uint64_t hr_qwen35_state_bytes(const hearth_model *m) {
 
 /* ------------------------------------------------------------------ session */
 
-struct hr_qwen35_session {
-    float *state;      /* per recurrent layer: conv window [conv_dim][d_conv-1], then S [n_v_heads][S][S] */
-    size_t state_floats;
-    int32_t *state_off; /* [n_layer]: offset of the layer's state, -1 for attention layers */
-    float *qg, *q, *k, *v, *att; /* attention */
-    float *qkv, *z, *beta, *alpha, *conv, *core; /* delta net */
-    float *out, *gate, *up;
-    float *rope;       /* [n_batch][n_rot] */
-    float *attn_scratch; /* per thread: n_ctx scores + head_dim of dequantized row */
-    size_t attn_stride;
-    hr_mm_scratch mm;
-};
-
 void hr_qwen35_session_reset(hr_qwen35_session *qs) {
     if (qs) memset(qs->state, 0, qs->state_floats * sizeof(float));
 }
@@ -207,27 +195,44 @@ void hr_qwen35_session_reset(hr_qwen35_session *qs) {
 hearth_status hr_qwen35_session_new(hearth_session *s, hearth_error *err) {
     const hearth_model *m = s->m;
     const hr_hparams *hp = &m->hp;
-    const hr_qwen35_model *q = m->qwen35;
     hr_qwen35_session *qs = calloc(1, sizeof *qs);
     if (!qs) return hr_fail(err, HEARTH_ERR_NOMEM, "out of memory");
     s->qwen35 = qs;
-    const size_t per_layer = conv_state_floats(q) + ssm_state_floats(q);
-    qs->state_floats = per_layer * (size_t)q->n_recurrent;
+    /* Per-architecture sizes: state per recurrent layer, projection widths. */
+    size_t per_layer, n_rec, cd, proj, zd, nh, core;
+    if (m->qwen35) {
+        const hr_qwen35_model *q = m->qwen35;
+        per_layer = conv_state_floats(q) + ssm_state_floats(q);
+        n_rec = (size_t)q->n_recurrent;
+        cd = proj = (size_t)q->conv_dim;
+        zd = core = (size_t)q->d_inner;
+        nh = (size_t)q->n_v_heads;
+    } else {
+        const hr_nemotron_model *q = m->nemotron;
+        cd = (size_t)q->conv_dim;
+        per_layer = (size_t)(q->d_conv - 1) * cd + (size_t)q->d_inner * (size_t)q->d_state;
+        n_rec = (size_t)q->n_recurrent;
+        proj = (size_t)q->d_in_proj;
+        zd = 1;
+        core = (size_t)q->d_inner;
+        nh = (size_t)q->n_head;
+    }
+    qs->per_layer = per_layer;
+    qs->state_floats = per_layer * n_rec;
     qs->state = calloc(qs->state_floats ? qs->state_floats : 1, sizeof(float));
     qs->state_off = malloc((size_t)hp->n_layer * sizeof *qs->state_off);
     if (qs->state_off) {
-        size_t off = 0;
+        int32_t idx = 0;
         for (int il = 0; il < hp->n_layer; il++) {
-            qs->state_off[il] = q->layers[il].recurrent ? (int32_t)(off / per_layer) : -1;
-            if (q->layers[il].recurrent) off += per_layer;
+            bool rec = m->qwen35 ? m->qwen35->layers[il].recurrent : m->nemotron->layers[il].kind == HR_NH_MAMBA;
+            qs->state_off[il] = rec ? idx++ : -1;
         }
     }
     const size_t nb = (size_t)s->n_batch, d = (size_t)hp->n_embd, hd = (size_t)hp->head_dim;
     const size_t dq = (size_t)hp->n_head * hd, dkv = (size_t)hp->n_head_kv * hd, ff = (size_t)hp->n_ff;
-    const size_t cd = (size_t)q->conv_dim, vd = (size_t)q->d_inner, nvh = (size_t)q->n_v_heads;
     float **bufs[] = {&qs->qg, &qs->q, &qs->k, &qs->v, &qs->att, &qs->qkv, &qs->z, &qs->beta, &qs->alpha,
                       &qs->conv, &qs->core, &qs->out, &qs->gate, &qs->up, &qs->rope};
-    const size_t sizes[] = {2 * dq, dq, dkv, dkv, dq, cd, vd, nvh, nvh, cd, vd, d, ff, ff, (size_t)hp->n_rot + 2};
+    const size_t sizes[] = {2 * dq, dq, dkv, dkv, dq, proj, zd, nh, nh, cd, core, d, ff, ff, (size_t)hp->n_rot + 2};
     bool ok = qs->state && qs->state_off;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) ok = ok && (*bufs[i] = malloc(nb * sizes[i] * sizeof(float)));
     qs->attn_stride = (size_t)s->n_ctx + hd + 16;
@@ -235,7 +240,7 @@ hearth_status hr_qwen35_session_new(hearth_session *s, hearth_error *err) {
     ok = ok && (qs->attn_scratch = malloc((size_t)nt * qs->attn_stride * sizeof(float)));
     int64_t max_in = (int64_t)(d > ff ? d : ff);
     if ((int64_t)dq > max_in) max_in = (int64_t)dq;
-    if ((int64_t)vd > max_in) max_in = (int64_t)vd;
+    if ((int64_t)core > max_in) max_in = (int64_t)core;
     qs->mm.cap = hr_mm_scratch_bytes(s->n_batch, max_in);
     for (int i = 0; i < HR_MM_MAX_W; i++) ok = ok && (qs->mm.buf[i] = malloc(qs->mm.cap));
     if (!ok) return hr_fail(err, HEARTH_ERR_NOMEM, "out of memory for the recurrent state and scratch");
@@ -254,12 +259,12 @@ void hr_qwen35_session_free(hr_qwen35_session *qs) {
 
 /* ------------------------------------------------------------------ forward */
 
-static float silu(float x) { return x / (1.0f + expf(-x)); }
-static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
-static float softplus(float x) { return x > 20.0f ? x : logf(1.0f + expf(x)); }
+float hr_hy_silu(float x) { return x / (1.0f + expf(-x)); }
+float hr_hy_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+float hr_hy_softplus(float x) { return x > 20.0f ? x : logf(1.0f + expf(x)); }
 
 /* ggml_rms_norm (sum of squares in double), times w when given. */
-static void rmsnorm(const float *x, const float *w, float *y, int n, float eps) {
+void hr_hy_rmsnorm(const float *x, const float *w, float *y, int n, float eps) {
     double sum = 0.0;
     for (int i = 0; i < n; i++) sum += (double)(x[i] * x[i]);
     const float mean = (float)(sum / n);
@@ -269,7 +274,7 @@ static void rmsnorm(const float *x, const float *w, float *y, int n, float eps) 
 
 /* llama.cpp's L2 norm of the delta net: rms_norm with eps/n, then scaled by 1/sqrt(n). */
 static void l2norm(float *x, int n, float eps) {
-    rmsnorm(x, NULL, x, n, eps / (float)n);
+    hr_hy_rmsnorm(x, NULL, x, n, eps / (float)n);
     const float s = 1.0f / sqrtf((float)n);
     for (int i = 0; i < n; i++) x[i] *= s;
 }
@@ -297,7 +302,7 @@ static void rope_neox(int n_rot, const float *cache, float *x) {
     }
 }
 
-static void matmul1(const hearth_model *m, hr_mm_scratch *mm, const hr_weight *w, const float *x, int n, float *y) {
+void hr_hy_matmul1(const hearth_model *m, hr_mm_scratch *mm, const hr_weight *w, const float *x, int n, float *y) {
     const hr_weight *ws[1] = {w};
     float *os[1] = {y};
     hr_matmul(m, mm, 1, ws, x, n, os);
@@ -384,10 +389,13 @@ static void store_kv(hearth_session *s, int layer, int n, int pos0) {
     }
 }
 
-/* Gated attention: q and its gate from one projection, per-head RMSNorm of q
- * and k, rope on the first n_rot dimensions, softmax attention, output times
- * sigmoid(gate), output projection. Result in qs->out. */
-static void gated_attention(hearth_session *s, int il, const float *xn, int n) {
+static void add_bias(float *y, const float *b, int n, int64_t w) {
+    if (!b) return;
+    for (int t = 0; t < n; t++)
+        for (int64_t i = 0; i < w; i++) y[(size_t)t * w + i] += b[i];
+}
+
+void hr_hy_attention(hearth_session *s, int il, const float *xn, int n, bool gated) {
     const hearth_model *m = s->m;
     const hr_hparams *hp = &m->hp;
     hr_qwen35_session *qs = s->qwen35;
@@ -395,20 +403,24 @@ static void gated_attention(hearth_session *s, int il, const float *xn, int n) {
     const int hd = hp->head_dim, nh = hp->n_head, nkv = hp->n_head_kv, dq = nh * hd, dkv = nkv * hd;
     {
         const hr_weight *w[3] = {&L->wq, &L->wk, &L->wv};
-        float *o[3] = {qs->qg, qs->k, qs->v};
+        float *o[3] = {gated ? qs->qg : qs->q, qs->k, qs->v};
         hr_matmul(m, &qs->mm, 3, w, xn, n, o);
     }
-    for (int t = 0; t < n; t++) {
+    add_bias(qs->q, L->bq, n, dq);
+    add_bias(qs->k, L->bk, n, dkv);
+    add_bias(qs->v, L->bv, n, dkv);
+    /* Qwen 3.5: each head's query is followed by its output gate; q/k RMSNorm and rope. */
+    for (int t = 0; t < n && gated; t++) {
         const float *rc = qs->rope + (size_t)t * (hp->n_rot + 2);
         for (int h = 0; h < nh; h++) {
             const float *src = qs->qg + (size_t)t * 2 * dq + (size_t)h * 2 * hd;
             float *qh = qs->q + (size_t)t * dq + (size_t)h * hd;
-            rmsnorm(src, L->q_norm, qh, hd, hp->rms_eps);
+            hr_hy_rmsnorm(src, L->q_norm, qh, hd, hp->rms_eps);
             rope_neox(hp->n_rot, rc, qh);
         }
         for (int h = 0; h < nkv; h++) {
             float *kh = qs->k + (size_t)t * dkv + (size_t)h * hd;
-            rmsnorm(kh, L->k_norm, kh, hd, hp->rms_eps);
+            hr_hy_rmsnorm(kh, L->k_norm, kh, hd, hp->rms_eps);
             rope_neox(hp->n_rot, rc, kh);
         }
     }
@@ -416,13 +428,35 @@ static void gated_attention(hearth_session *s, int il, const float *xn, int n) {
     attn_job aj = {.s = s, .layer = il, .n = n, .pos0 = s->n_past};
     atomic_init(&aj.next, 0);
     hr_threadpool_run(m->pool, attn_task, &aj);
-    for (int t = 0; t < n; t++)
+    for (int t = 0; t < n && gated; t++)
         for (int h = 0; h < nh; h++) {
             const float *g = qs->qg + (size_t)t * 2 * dq + (size_t)h * 2 * hd + hd;
             float *a = qs->att + (size_t)t * dq + (size_t)h * hd;
-            for (int i = 0; i < hd; i++) a[i] *= sigmoid(g[i]);
+            for (int i = 0; i < hd; i++) a[i] *= hr_hy_sigmoid(g[i]);
         }
-    matmul1(m, &qs->mm, &L->wo, qs->att, n, qs->out);
+    hr_hy_matmul1(m, &qs->mm, &L->wo, qs->att, n, qs->out);
+    add_bias(qs->out, L->bo, n, hp->n_embd);
+}
+
+void hr_hy_conv(const float *w, const float *bias, int K, int cd, float *win, const float *in, size_t in_stride, int n,
+                float *out) {
+    for (int c = 0; c < cd; c++) {
+        const float *wc = w + (size_t)c * K;
+        float *wn = win + (size_t)c * (K - 1);
+        for (int t = 0; t < n; t++) {
+            /* window: K-1 earlier inputs, then this token's (ggml_ssm_conv's float sum) */
+            float sum = 0.0f;
+            for (int i = 0; i < K - 1; i++) sum += wn[i] * wc[i];
+            const float x = in[(size_t)t * in_stride + c];
+            sum += x * wc[K - 1];
+            if (bias) sum += bias[c];
+            out[(size_t)t * cd + c] = hr_hy_silu(sum);
+            if (K > 1) {
+                memmove(wn, wn + 1, (size_t)(K - 2) * sizeof(float));
+                wn[K - 2] = x;
+            }
+        }
+    }
 }
 
 typedef struct {
@@ -438,7 +472,7 @@ typedef struct {
 /* The gated delta rule for one value head over the n tokens, as ggml's fused
  * op: S stored transposed (row j holds column j), decayed by exp(g), then
  * delta = (v - S^T k) * beta, S += k delta^T, out = S^T q / sqrt(d); then the
- * gated RMSNorm of the output with silu(z). */
+ * gated RMSNorm of the output with hr_hy_silu(z). */
 static void gdn_task(void *ctx, int ith, int nth) {
     (void)ith;
     (void)nth;
@@ -473,8 +507,8 @@ static void gdn_task(void *ctx, int ith, int nth) {
                 o[r] = sum * scale;
             }
             const float *z = qs->z + (size_t)t * q->d_inner + (size_t)h * D;
-            rmsnorm(o, j->G->norm, o, D, j->eps);
-            for (int r = 0; r < D; r++) o[r] *= silu(z[r]);
+            hr_hy_rmsnorm(o, j->G->norm, o, D, j->eps);
+            for (int r = 0; r < D; r++) o[r] *= hr_hy_silu(z[r]);
         }
     }
 }
@@ -493,32 +527,16 @@ static void gated_deltanet(hearth_session *s, int il, const float *xn, int n) {
         float *o[3] = {qs->qkv, qs->z, qs->beta};
         hr_matmul(m, &qs->mm, 3, w, xn, n, o);
     }
-    matmul1(m, &qs->mm, &G->walpha, xn, n, qs->alpha);
+    hr_hy_matmul1(m, &qs->mm, &G->walpha, xn, n, qs->alpha);
     for (int t = 0; t < n; t++)
         for (int h = 0; h < Hv; h++) {
             float *b = &qs->beta[(size_t)t * Hv + h], *a = &qs->alpha[(size_t)t * Hv + h];
-            *b = sigmoid(*b);
-            *a = softplus(*a + G->dt_bias[h]) * G->a[h]; /* log of the decay */
+            *b = hr_hy_sigmoid(*b);
+            *a = hr_hy_softplus(*a + G->dt_bias[h]) * G->a[h]; /* log of the decay */
         }
-    const size_t per_layer = conv_state_floats(q) + ssm_state_floats(q);
-    float *cs = qs->state + (size_t)qs->state_off[il] * per_layer; /* [cd][K-1] */
+    float *cs = qs->state + (size_t)qs->state_off[il] * qs->per_layer; /* [cd][K-1] */
     float *S = cs + conv_state_floats(q);
-    for (int c = 0; c < cd; c++) {
-        const float *w = G->conv + (size_t)c * K;
-        float *win = cs + (size_t)c * (K - 1);
-        for (int t = 0; t < n; t++) {
-            /* window: K-1 earlier inputs then this token's */
-            float sum = 0.0f;
-            for (int i = 0; i < K - 1; i++) sum += win[i] * w[i];
-            const float x = qs->qkv[(size_t)t * cd + c];
-            sum += x * w[K - 1];
-            qs->conv[(size_t)t * cd + c] = silu(sum);
-            if (K > 1) {
-                memmove(win, win + 1, (size_t)(K - 2) * sizeof(float));
-                win[K - 2] = x;
-            }
-        }
-    }
+    hr_hy_conv(G->conv, NULL, K, cd, cs, qs->qkv, (size_t)cd, n, qs->conv);
     for (int t = 0; t < n; t++) {
         float *row = qs->conv + (size_t)t * cd;
         for (int h = 0; h < 2 * Hk; h++) l2norm(row + (size_t)h * D, D, m->hp.rms_eps);
@@ -526,7 +544,7 @@ static void gated_deltanet(hearth_session *s, int il, const float *xn, int n) {
     gdn_job gj = {.q = q, .G = G, .qs = qs, .S = S, .n = n, .eps = m->hp.rms_eps};
     atomic_init(&gj.next, 0);
     hr_threadpool_run(m->pool, gdn_task, &gj);
-    matmul1(m, &qs->mm, &G->wout, qs->core, n, qs->out);
+    hr_hy_matmul1(m, &qs->mm, &G->wout, qs->core, n, qs->out);
 }
 
 void hr_qwen35_forward(hearth_session *s, const int32_t *tokens, int n, float *all) {
@@ -541,26 +559,26 @@ void hr_qwen35_forward(hearth_session *s, const int32_t *tokens, int n, float *a
     }
     for (int il = 0; il < hp->n_layer; il++) {
         const hr_layer *L = &m->layers[il];
-        for (int t = 0; t < n; t++) rmsnorm(s->x + (size_t)t * d, L->attn_norm, s->xn + (size_t)t * d, d, hp->rms_eps);
+        for (int t = 0; t < n; t++) hr_hy_rmsnorm(s->x + (size_t)t * d, L->attn_norm, s->xn + (size_t)t * d, d, hp->rms_eps);
         if (m->qwen35->layers[il].recurrent) gated_deltanet(s, il, s->xn, n);
-        else gated_attention(s, il, s->xn, n);
+        else hr_hy_attention(s, il, s->xn, n, true);
         for (size_t i = 0; i < (size_t)n * d; i++) s->x[i] += qs->out[i];
 
-        for (int t = 0; t < n; t++) rmsnorm(s->x + (size_t)t * d, L->ffn_norm, s->xn + (size_t)t * d, d, hp->rms_eps);
+        for (int t = 0; t < n; t++) hr_hy_rmsnorm(s->x + (size_t)t * d, L->ffn_norm, s->xn + (size_t)t * d, d, hp->rms_eps);
         {
             const hr_weight *w[2] = {&L->gate, &L->up};
             float *o[2] = {qs->gate, qs->up};
             hr_matmul(m, &qs->mm, 2, w, s->xn, n, o);
         }
-        for (size_t i = 0; i < (size_t)n * ff; i++) qs->gate[i] = silu(qs->gate[i]) * qs->up[i];
-        matmul1(m, &qs->mm, &L->down, qs->gate, n, qs->out);
+        for (size_t i = 0; i < (size_t)n * ff; i++) qs->gate[i] = hr_hy_silu(qs->gate[i]) * qs->up[i];
+        hr_hy_matmul1(m, &qs->mm, &L->down, qs->gate, n, qs->out);
         for (size_t i = 0; i < (size_t)n * d; i++) s->x[i] += qs->out[i];
     }
     s->n_past += n;
 
     const int first = all ? 0 : n - 1, rows = n - first;
-    for (int t = first; t < n; t++) rmsnorm(s->x + (size_t)t * d, m->output_norm, s->xn + (size_t)t * d, d, hp->rms_eps);
-    matmul1(m, &qs->mm, &m->output, s->xn + (size_t)first * d, rows, all ? all : s->logits);
+    for (int t = first; t < n; t++) hr_hy_rmsnorm(s->x + (size_t)t * d, m->output_norm, s->xn + (size_t)t * d, d, hp->rms_eps);
+    hr_hy_matmul1(m, &qs->mm, &m->output, s->xn + (size_t)first * d, rows, all ? all : s->logits);
     if (all) memcpy(s->logits, all + (size_t)(n - 1) * hp->n_vocab, (size_t)hp->n_vocab * sizeof(float));
     s->has_logits = true;
 }

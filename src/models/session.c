@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "models/model_internal.h"
 #include "models/moe.h"
+#include "models/nemotron_h.h"
 #include "models/qwen35.h"
 
 hr_type hr_cache_hr_type(hearth_cache_type t) {
@@ -143,7 +144,7 @@ hearth_status hearth_session_new(hearth_model *m, const hearth_session_params *p
     s->gate = cur; cur += nb * ff;
     s->up = cur; cur += nb * ff;
     s->rope = cur;
-    if (m->moe || m->qwen35) {
+    if (m->moe || m->qwen35 || m->nemotron) {
         hearth_status st = m->moe ? hr_moe_scratch_new(m, s->n_batch, &s->moe, err) : hr_qwen35_session_new(s, err);
         if (st) {
             hearth_session_free(s);
@@ -184,7 +185,8 @@ static hearth_status eval_impl(hearth_session *s, const int32_t *tokens, size_t 
                        s->n_ctx, n);
     for (size_t i = 0; i < n; i += (size_t)s->n_batch) {
         int nb = (int)(n - i < (size_t)s->n_batch ? n - i : (size_t)s->n_batch);
-        if (s->qwen35) hr_qwen35_forward(s, tokens + i, nb, all ? all + i * (size_t)nv : NULL);
+        if (s->m->nemotron) hr_nemotron_h_forward(s, tokens + i, nb, all ? all + i * (size_t)nv : NULL);
+        else if (s->qwen35) hr_qwen35_forward(s, tokens + i, nb, all ? all + i * (size_t)nv : NULL);
         else hr_llama_forward(s, tokens + i, nb, all ? all + i * (size_t)nv : NULL);
     }
     return HEARTH_OK;
