@@ -46,6 +46,8 @@ typedef struct shape {
     int64_t n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_ctx;
     int64_t n_expert, n_expert_used, n_ff_exp, n_ff_shexp;
     int64_t n_rot, ssm_conv, ssm_state, ssm_groups, ssm_v_heads, attn_interval; /* qwen35 */
+    const char *pattern; /* nemotron_h: per layer M (Mamba-2), A (attention), F (MLP) */
+    int64_t ssm_inner;
     float rope_base, eps;
 } shape;
 
@@ -136,7 +138,47 @@ static void build_qwen35(hr_gguf_writer *w, const opts *o, const shape *s) {
     add(w, o, "output.weight", true, 2, d, o->n_vocab, 1, 0.0f, in_std);
 }
 
+/* Nemotron-H: one mixer per layer as the pattern says. */
+static void build_nemotron_h(hr_gguf_writer *w, const opts *o, const shape *s) {
+    const int64_t d = s->n_embd, dq = s->n_head * s->head_dim, dkv = s->n_head_kv * s->head_dim;
+    const int64_t di = s->ssm_inner, ng = s->ssm_groups, ds = s->ssm_state, nh = s->ssm_v_heads;
+    const int64_t cd = di + 2 * ng * ds;
+    const float in_std = 1.0f / sqrtf((float)d);
+    char nm[96];
+    add(w, o, "token_embd.weight", true, 2, d, o->n_vocab, 1, 0.0f, in_std);
+    for (int64_t il = 0; il < s->n_layer; il++) {
+#define T(suffix) (snprintf(nm, sizeof nm, "blk.%" PRId64 "." suffix, il), nm)
+        add(w, o, T("attn_norm.weight"), false, 1, d, 1, 1, 1.0f, 0.1f);
+        char kind = s->pattern[il];
+        if (kind == 'M') {
+            add(w, o, T("ssm_in.weight"), true, 2, d, 2 * di + 2 * ng * ds + nh, 1, 0.0f, in_std);
+            add(w, o, T("ssm_conv1d.weight"), false, 2, s->ssm_conv, cd, 1, 0.0f, 0.5f);
+            add(w, o, T("ssm_conv1d.bias"), false, 1, cd, 1, 1, 0.0f, 0.2f);
+            add(w, o, T("ssm_dt.bias"), false, 1, nh, 1, 1, 0.0f, 0.5f);
+            add(w, o, T("ssm_a"), false, 2, 1, nh, 1, -1.0f, 0.2f); /* -exp(A_log) < 0 */
+            add(w, o, T("ssm_d"), false, 2, 1, nh, 1, 1.0f, 0.2f);
+            add(w, o, T("ssm_norm.weight"), false, 2, di / ng, ng, 1, 1.0f, 0.1f);
+            add(w, o, T("ssm_out.weight"), true, 2, di, d, 1, 0.0f, 1.0f / sqrtf((float)di));
+        } else if (kind == 'A') {
+            add(w, o, T("attn_q.weight"), true, 2, d, dq, 1, 0.0f, in_std);
+            add(w, o, T("attn_k.weight"), true, 2, d, dkv, 1, 0.0f, in_std);
+            add(w, o, T("attn_v.weight"), true, 2, d, dkv, 1, 0.0f, in_std);
+            add(w, o, T("attn_output.weight"), true, 2, dq, d, 1, 0.0f, 1.0f / sqrtf((float)dq));
+        } else {
+            add(w, o, T("ffn_up.weight"), true, 2, d, s->n_ff, 1, 0.0f, in_std);
+            add(w, o, T("ffn_down.weight"), true, 2, s->n_ff, d, 1, 0.0f, 1.0f / sqrtf((float)s->n_ff));
+        }
+#undef T
+    }
+    add(w, o, "output_norm.weight", false, 1, d, 1, 1, 4.0f, 0.4f);
+    add(w, o, "output.weight", true, 2, d, o->n_vocab, 1, 0.0f, in_std);
+}
+
 static void build(hr_gguf_writer *w, const opts *o, const shape *s) {
+    if (s->pattern) {
+        build_nemotron_h(w, o, s);
+        return;
+    }
     if (s->ssm_state) {
         build_qwen35(w, o, s);
         return;
@@ -193,12 +235,31 @@ static void metadata(hr_gguf_writer *w, const opts *o, const shape *s) {
     check(hr_gguf_set_u32(w, K("context_length"), (uint32_t)s->n_ctx), "ctx");
     check(hr_gguf_set_u32(w, K("embedding_length"), (uint32_t)s->n_embd), "embd");
     check(hr_gguf_set_u32(w, K("block_count"), (uint32_t)s->n_layer), "layers");
-    check(hr_gguf_set_u32(w, K("feed_forward_length"), (uint32_t)s->n_ff), "ff");
+    if (s->pattern) {
+        int32_t kv[64], ff[64];
+        for (int64_t i = 0; i < s->n_layer; i++) {
+            kv[i] = s->pattern[i] == 'A' ? (int32_t)s->n_head_kv : 0;
+            ff[i] = s->pattern[i] == 'F' ? (int32_t)s->n_ff : 0;
+        }
+        check(hr_gguf_set_arr(w, K("feed_forward_length"), HR_GGUF_INT32, ff, (uint64_t)s->n_layer), "ff");
+        check(hr_gguf_set_arr(w, K("attention.head_count_kv"), HR_GGUF_INT32, kv, (uint64_t)s->n_layer), "heads_kv");
+        check(hr_gguf_set_f32(w, K("attention.layer_norm_epsilon"), s->eps), "eps");
+    } else {
+        check(hr_gguf_set_u32(w, K("feed_forward_length"), (uint32_t)s->n_ff), "ff");
+        check(hr_gguf_set_u32(w, K("attention.head_count_kv"), (uint32_t)s->n_head_kv), "heads_kv");
+    }
     check(hr_gguf_set_u32(w, K("attention.head_count"), (uint32_t)s->n_head), "heads");
-    check(hr_gguf_set_u32(w, K("attention.head_count_kv"), (uint32_t)s->n_head_kv), "heads_kv");
     check(hr_gguf_set_u32(w, K("attention.key_length"), (uint32_t)s->head_dim), "key_length");
     check(hr_gguf_set_u32(w, K("attention.value_length"), (uint32_t)s->head_dim), "value_length");
     check(hr_gguf_set_f32(w, K("attention.layer_norm_rms_epsilon"), s->eps), "eps");
+    if (s->pattern) {
+        check(hr_gguf_set_u32(w, K("ssm.conv_kernel"), (uint32_t)s->ssm_conv), "conv");
+        check(hr_gguf_set_u32(w, K("ssm.state_size"), (uint32_t)s->ssm_state), "state");
+        check(hr_gguf_set_u32(w, K("ssm.group_count"), (uint32_t)s->ssm_groups), "groups");
+        check(hr_gguf_set_u32(w, K("ssm.time_step_rank"), (uint32_t)s->ssm_v_heads), "heads");
+        check(hr_gguf_set_u32(w, K("ssm.inner_size"), (uint32_t)s->ssm_inner), "inner");
+        return;
+    }
     check(hr_gguf_set_f32(w, K("rope.freq_base"), s->rope_base), "rope");
     if (s->ssm_state) {
         const int32_t sections[4] = {(int32_t)(s->n_rot / 2 - 2 * (s->n_rot / 6)), (int32_t)(s->n_rot / 6),
@@ -283,7 +344,7 @@ int main(int argc, char **argv) {
         i++;
     }
     if (!o.arch || !o.vocab || !o.out)
-        die("usage: genmodel_hybrid --arch qwen3moe|qwen2moe|qwen35 --vocab V.gguf -o OUT [--type T] [--seed N] [--n-vocab N]");
+        die("usage: genmodel_hybrid --arch qwen3moe|qwen2moe|qwen35|nemotron_h --vocab V.gguf -o OUT [--type T] [--seed N] [--n-vocab N]");
     static const struct { hr_type t; uint32_t ftype; } ftypes[] = {
         {HR_TYPE_F32, 0}, {HR_TYPE_F16, 1}, {HR_TYPE_Q4_0, 2}, {HR_TYPE_Q8_0, 7}, {HR_TYPE_Q4_K, 15}, {HR_TYPE_Q6_K, 18},
     };
@@ -308,6 +369,11 @@ int main(int argc, char **argv) {
         s = (shape){.n_embd = 256, .n_layer = 4, .n_head = 4, .n_head_kv = 2, .head_dim = 128, .n_ff = 512,
                     .n_ctx = 4096, .n_rot = 32, .ssm_conv = 4, .ssm_state = 64, .ssm_groups = 2, .ssm_v_heads = 4,
                     .attn_interval = 2, .rope_base = 10000000.0f, .eps = 1e-6f};
+    } else if (!strcmp(o.arch, "nemotron_h")) {
+        /* Mamba-2 (8 heads of 64, 2 groups, state 64), MLP, attention without rope, MLP, Mamba-2 */
+        s = (shape){.n_embd = 256, .n_layer = 5, .n_head = 4, .n_head_kv = 2, .head_dim = 64, .n_ff = 512,
+                    .n_ctx = 4096, .ssm_conv = 4, .ssm_state = 64, .ssm_groups = 2, .ssm_v_heads = 8,
+                    .ssm_inner = 512, .pattern = "MFAFM", .eps = 1e-5f};
     } else {
         die("unknown architecture '%s'", o.arch);
     }
