@@ -331,7 +331,7 @@ static int64_t parse_int(const char *flag, const char *s, int64_t min, int64_t m
 int main(int argc, char **argv) {
     opts o = {.type = HR_TYPE_F32, .seed = 1, .n_vocab = 4096};
     const char *type = "f32";
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) die("%s needs a value", a);
         if (!strcmp(a, "--arch")) o.arch = v;
@@ -341,7 +341,6 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--seed")) o.seed = (uint64_t)parse_int(a, v, 0, INT64_MAX);
         else if (!strcmp(a, "--n-vocab")) o.n_vocab = parse_int(a, v, 16, 1 << 24);
         else die("unknown option '%s'", a);
-        i++;
     }
     if (!o.arch || !o.vocab || !o.out)
         die("usage: genmodel_hybrid --arch qwen3moe|qwen2moe|qwen35|nemotron_h --vocab V.gguf -o OUT [--type T] [--seed N] [--n-vocab N]");
