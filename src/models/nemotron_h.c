@@ -46,10 +46,12 @@ static hearth_status key_per_layer(const hr_gguf *g, const char *an, const char 
     hr_gguf_type at = hr_gguf_arr_type(g, ki);
     if ((at != HR_GGUF_UINT32 && at != HR_GGUF_INT32) || hr_gguf_arr_len(g, ki) != (uint64_t)n)
         return hr_fail(err, HEARTH_ERR_FORMAT, "metadata '%s' must be %d 32-bit integers", key, n);
-    const int32_t *v = hr_gguf_arr_data(g, ki);
+    const uint8_t *data = hr_gguf_arr_data(g, ki); /* array data in the file need not be aligned */
     for (int i = 0; i < n; i++) {
-        if (v[i] < 0 || v[i] > MAX_DIM) return hr_fail(err, HEARTH_ERR_FORMAT, "metadata '%s' is out of range", key);
-        out[i] = v[i];
+        int32_t v;
+        memcpy(&v, data + (size_t)i * sizeof v, sizeof v);
+        if (v < 0 || v > MAX_DIM) return hr_fail(err, HEARTH_ERR_FORMAT, "metadata '%s' is out of range", key);
+        out[i] = v;
     }
     return HEARTH_OK;
 }
@@ -127,7 +129,8 @@ hearth_status hr_nemotron_h_hparams(hearth_model *m, hearth_error *err) {
         (st = key_u32(g, an, "ssm.group_count", true, &q->n_group, err)))
         return st;
     if (q->d_conv < 1 || q->d_conv > 64 || q->n_head < 1 || q->n_group < 1 || q->d_state < 1 || q->d_inner < 1 ||
-        q->d_inner % q->n_head || q->d_inner % q->n_group || q->n_head % q->n_group)
+        q->d_inner % q->n_head || q->d_inner % q->n_group || q->n_head % q->n_group ||
+        (int64_t)q->n_group * q->d_state > (1 << 20) || (int64_t)q->d_inner * q->d_state > (1 << 28))
         return hr_fail(err, HEARTH_ERR_FORMAT, "%s: inconsistent ssm sizes", an);
     q->head_dim = q->d_inner / q->n_head;
     q->conv_dim = q->d_inner + 2 * q->n_group * q->d_state;

@@ -96,12 +96,14 @@ static hearth_status load_hparams(hearth_model *m, hr_qwen35_model *q, hearth_er
     if (hr_gguf_kv_type(g, ki) != HR_GGUF_ARRAY || hr_gguf_arr_len(g, ki) < 3 || hr_gguf_arr_len(g, ki) > 4 ||
         (hr_gguf_arr_type(g, ki) != HR_GGUF_INT32 && hr_gguf_arr_type(g, ki) != HR_GGUF_UINT32))
         return hr_fail(err, HEARTH_ERR_FORMAT, "metadata '%s' must be an array of 3 or 4 integers", key);
-    const int32_t *secs = hr_gguf_arr_data(g, ki);
+    const uint8_t *secs = hr_gguf_arr_data(g, ki); /* array data in the file need not be aligned */
     int64_t sum = 0;
     for (uint64_t i = 0; i < hr_gguf_arr_len(g, ki); i++) {
-        if (secs[i] < 0 || secs[i] > 4096) return hr_fail(err, HEARTH_ERR_FORMAT, "metadata '%s' is out of range", key);
-        q->rope_sections[i] = secs[i];
-        sum += secs[i];
+        int32_t v;
+        memcpy(&v, secs + i * sizeof v, sizeof v);
+        if (v < 0 || v > 4096) return hr_fail(err, HEARTH_ERR_FORMAT, "metadata '%s' is out of range", key);
+        q->rope_sections[i] = v;
+        sum += v;
     }
     if (sum == 0 || sum > hp->head_dim / 2)
         return hr_fail(err, HEARTH_ERR_FORMAT, "metadata '%s' sums to %lld, outside 1..%d", key, (long long)sum,
