@@ -9,7 +9,8 @@
 struct hr_qwen35_session {
     float *state;      /* per recurrent layer: conv window [conv_dim][d_conv-1], then S [n_v_heads][S][S] */
     size_t state_floats, per_layer;
-    int32_t *state_off; /* [n_layer]: offset of the layer's state, -1 for attention layers */
+    int32_t *state_off; /* [n_layer]: index of the layer's recurrent state, -1 for other layers */
+    int32_t *kv_slot;   /* [n_layer]: index of the layer's KV cache, -1 for layers without one */
     float *qg, *q, *k, *v, *att; /* attention */
     float *qkv, *z, *beta, *alpha, *conv, *core; /* delta net; Mamba-2: qkv holds z|xBC|dt, alpha dt */
     float *out, *gate, *up;

@@ -183,9 +183,31 @@ static size_t ssm_state_floats(const hr_qwen35_model *q) {
     return (size_t)q->n_v_heads * (size_t)q->d_state * (size_t)q->d_state;
 }
 
-uint64_t hr_qwen35_state_bytes(const hearth_model *m) {
-    const hr_qwen35_model *q = m->qwen35;
-    return (uint64_t)q->n_recurrent * (conv_state_floats(q) + ssm_state_floats(q)) * sizeof(float);
+static bool is_recurrent(const hearth_model *m, int il) {
+    if (m->qwen35) return m->qwen35->layers[il].recurrent;
+    if (m->nemotron) return m->nemotron->layers[il].kind != HR_NH_ATTN; /* MLP layers have no cache either */
+    return false;
+}
+
+int32_t hr_model_kv_layers(const hearth_model *m) {
+    int32_t n = 0;
+    for (int il = 0; il < m->hp.n_layer; il++) n += !is_recurrent(m, il);
+    return n;
+}
+
+uint64_t hearth_model_state_bytes(const hearth_model *m) {
+    if (!m) return 0;
+    if (m->qwen35) {
+        const hr_qwen35_model *q = m->qwen35;
+        return (uint64_t)q->n_recurrent * (conv_state_floats(q) + ssm_state_floats(q)) * sizeof(float);
+    }
+    if (m->nemotron) {
+        const hr_nemotron_model *q = m->nemotron;
+        return (uint64_t)q->n_recurrent *
+               ((uint64_t)(q->d_conv - 1) * (uint64_t)q->conv_dim + (uint64_t)q->d_inner * (uint64_t)q->d_state) *
+               sizeof(float);
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ session */
@@ -223,11 +245,13 @@ hearth_status hr_qwen35_session_new(hearth_session *s, hearth_error *err) {
     qs->state_floats = per_layer * n_rec;
     qs->state = calloc(qs->state_floats ? qs->state_floats : 1, sizeof(float));
     qs->state_off = malloc((size_t)hp->n_layer * sizeof *qs->state_off);
-    if (qs->state_off) {
-        int32_t idx = 0;
+    qs->kv_slot = malloc((size_t)hp->n_layer * sizeof *qs->kv_slot);
+    if (qs->state_off && qs->kv_slot) {
+        int32_t idx = 0, kv = 0;
         for (int il = 0; il < hp->n_layer; il++) {
             bool rec = m->qwen35 ? m->qwen35->layers[il].recurrent : m->nemotron->layers[il].kind == HR_NH_MAMBA;
             qs->state_off[il] = rec ? idx++ : -1;
+            qs->kv_slot[il] = is_recurrent(m, il) ? -1 : kv++;
         }
     }
     const size_t nb = (size_t)s->n_batch, d = (size_t)hp->n_embd, hd = (size_t)hp->head_dim;
@@ -235,7 +259,7 @@ hearth_status hr_qwen35_session_new(hearth_session *s, hearth_error *err) {
     float **bufs[] = {&qs->qg, &qs->q, &qs->k, &qs->v, &qs->att, &qs->qkv, &qs->z, &qs->beta, &qs->alpha,
                       &qs->conv, &qs->core, &qs->out, &qs->gate, &qs->up, &qs->rope};
     const size_t sizes[] = {2 * dq, dq, dkv, dkv, dq, proj, zd, nh, nh, cd, core, d, ff, ff, (size_t)hp->n_rot + 2};
-    bool ok = qs->state && qs->state_off;
+    bool ok = qs->state && qs->state_off && qs->kv_slot;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) ok = ok && (*bufs[i] = malloc(nb * sizes[i] * sizeof(float)));
     qs->attn_stride = (size_t)s->n_ctx + hd + 16;
     int nt = hr_threadpool_n_threads(m->pool);
@@ -256,6 +280,7 @@ void hr_qwen35_session_free(hr_qwen35_session *qs) {
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     for (int i = 0; i < HR_MM_MAX_W; i++) free(qs->mm.buf[i]);
     free(qs->state_off);
+    free(qs->kv_slot);
     free(qs);
 }
 
@@ -329,7 +354,7 @@ static void attn_task(void *ctx, int ith, int nth) {
     float *row = scores + s->n_ctx;
     const hr_type kt = s->kv_type;
     const hr_type_traits *tr = hr_type_traits_get(kt);
-    const size_t layer_off = (size_t)j->layer * s->n_ctx * s->kv_row_bytes;
+    const size_t layer_off = (size_t)qs->kv_slot[j->layer] * s->n_ctx * s->kv_row_bytes;
     const uint8_t *kc = s->k_cache + layer_off, *vc = s->v_cache + layer_off;
     for (;;) {
         int it = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
@@ -376,7 +401,7 @@ static void store_kv(hearth_session *s, int layer, int n, int pos0) {
     const hr_hparams *hp = &s->m->hp;
     hr_qwen35_session *qs = s->qwen35;
     const int dkv = hp->n_head_kv * hp->head_dim;
-    const size_t layer_off = (size_t)layer * s->n_ctx * s->kv_row_bytes;
+    const size_t layer_off = (size_t)qs->kv_slot[layer] * s->n_ctx * s->kv_row_bytes;
     for (int t = 0; t < n; t++) {
         uint8_t *kd = s->k_cache + layer_off + (size_t)(pos0 + t) * s->kv_row_bytes;
         uint8_t *vd = s->v_cache + layer_off + (size_t)(pos0 + t) * s->kv_row_bytes;

@@ -34,8 +34,8 @@ typedef struct hr_qwen35_model {
 hearth_status hr_qwen35_load(hearth_model *m, hearth_error *err);
 void hr_qwen35_free(hearth_model *m);
 
-/* Bytes of the fixed per-sequence recurrent state. */
-uint64_t hr_qwen35_state_bytes(const hearth_model *m);
+/* Layers with a KV cache (attention layers): n_layer for the llama family. */
+int32_t hr_model_kv_layers(const hearth_model *m);
 
 typedef struct hr_qwen35_session hr_qwen35_session;
 hearth_status hr_qwen35_session_new(hearth_session *s, hearth_error *err);

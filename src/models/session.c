@@ -36,7 +36,7 @@ uint64_t hearth_model_kv_bytes(const hearth_model *m, int32_t n_ctx, hearth_cach
     uint64_t row = hr_row_size(hr_cache_hr_type(t), (int64_t)hp->n_head_kv * hp->head_dim);
     if (row == 0) /* q8_0 needs whole blocks: rounded up for the estimate */
         row = (uint64_t)((hp->n_head_kv * hp->head_dim + HR_QK8_0 - 1) / HR_QK8_0) * sizeof(hr_block_q8_0);
-    return 2ull * (uint64_t)hp->n_layer * (uint64_t)n_ctx * row;
+    return 2ull * (uint64_t)hr_model_kv_layers(m) * (uint64_t)n_ctx * row;
 }
 
 /* MemAvailable from /proc/meminfo in bytes; 0 when unknown. */
@@ -113,9 +113,9 @@ hearth_status hearth_session_new(hearth_model *m, const hearth_session_params *p
     s->cache_type = p.cache_type;
     s->kv_type = kt;
     s->kv_row_bytes = hr_row_size(kt, (int64_t)hp->n_head_kv * hp->head_dim);
-    size_t kv = (size_t)hp->n_layer * (size_t)s->n_ctx * s->kv_row_bytes;
-    s->k_cache = malloc(kv);
-    s->v_cache = malloc(kv);
+    size_t kv = (size_t)hr_model_kv_layers(m) * (size_t)s->n_ctx * s->kv_row_bytes;
+    s->k_cache = malloc(kv ? kv : 1); /* a model may have no attention layer */
+    s->v_cache = malloc(kv ? kv : 1);
     size_t sb = scratch_bytes(m, s->n_batch, s->n_ctx, &s->attn_scratch_stride);
     float *scratch = malloc(sb);
     int nt = hr_threadpool_n_threads(m->pool);
