@@ -40,6 +40,7 @@ typedef struct opts {
     uint32_t ftype;
     uint64_t seed;
     int64_t n_vocab;
+    float out_gain; /* final norm gain: the logits' spread */
 } opts;
 
 typedef struct shape {
@@ -134,7 +135,7 @@ static void build_qwen35(hr_gguf_writer *w, const opts *o, const shape *s) {
         add(w, o, T("ffn_down.weight"), true, 2, s->n_ff, d, 1, 0.0f, 1.0f / sqrtf((float)s->n_ff));
 #undef T
     }
-    add(w, o, "output_norm.weight", false, 1, d, 1, 1, 4.0f, 0.4f);
+    add(w, o, "output_norm.weight", false, 1, d, 1, 1, o->out_gain, 0.1f * o->out_gain);
     add(w, o, "output.weight", true, 2, d, o->n_vocab, 1, 0.0f, in_std);
 }
 
@@ -170,7 +171,7 @@ static void build_nemotron_h(hr_gguf_writer *w, const opts *o, const shape *s) {
         }
 #undef T
     }
-    add(w, o, "output_norm.weight", false, 1, d, 1, 1, 4.0f, 0.4f);
+    add(w, o, "output_norm.weight", false, 1, d, 1, 1, o->out_gain, 0.1f * o->out_gain);
     add(w, o, "output.weight", true, 2, d, o->n_vocab, 1, 0.0f, in_std);
 }
 
@@ -220,7 +221,7 @@ static void build(hr_gguf_writer *w, const opts *o, const shape *s) {
 #undef T
     }
     /* The final norm's gain (~4) gives logits a spread that is neither one-hot nor flat. */
-    add(w, o, "output_norm.weight", false, 1, d, 1, 1, 4.0f, 0.4f);
+    add(w, o, "output_norm.weight", false, 1, d, 1, 1, o->out_gain, 0.1f * o->out_gain);
     add(w, o, "output.weight", true, 2, d, o->n_vocab, 1, 0.0f, in_std);
 }
 
@@ -329,7 +330,7 @@ static int64_t parse_int(const char *flag, const char *s, int64_t min, int64_t m
 }
 
 int main(int argc, char **argv) {
-    opts o = {.type = HR_TYPE_F32, .seed = 1, .n_vocab = 4096};
+    opts o = {.type = HR_TYPE_F32, .seed = 1, .n_vocab = 4096, .out_gain = 4.0f};
     const char *type = "f32";
     for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -340,10 +341,11 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "-o")) o.out = v;
         else if (!strcmp(a, "--seed")) o.seed = (uint64_t)parse_int(a, v, 0, INT64_MAX);
         else if (!strcmp(a, "--n-vocab")) o.n_vocab = parse_int(a, v, 16, 1 << 24);
+        else if (!strcmp(a, "--logit-scale")) o.out_gain = (float)parse_int(a, v, 1, 64);
         else die("unknown option '%s'", a);
     }
     if (!o.arch || !o.vocab || !o.out)
-        die("usage: genmodel_hybrid --arch qwen3moe|qwen2moe|qwen35|nemotron_h --vocab V.gguf -o OUT [--type T] [--seed N] [--n-vocab N]");
+        die("usage: genmodel_hybrid --arch qwen3moe|qwen2moe|qwen35|nemotron_h --vocab V.gguf -o OUT [--type T] [--seed N] [--n-vocab N] [--logit-scale N]");
     static const struct { hr_type t; uint32_t ftype; } ftypes[] = {
         {HR_TYPE_F32, 0}, {HR_TYPE_F16, 1}, {HR_TYPE_Q4_0, 2}, {HR_TYPE_Q8_0, 7}, {HR_TYPE_Q4_K, 15}, {HR_TYPE_Q6_K, 18},
     };

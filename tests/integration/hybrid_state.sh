@@ -28,3 +28,18 @@ for (const b of rest) {
 if (worst > 1e-5) { console.log(`FAIL: max |dp| ${worst} between batch sizes`); process.exit(1); }
 console.log(`ok: batches 256, 7 and 1 agree (16 tokens, max |dp| ${worst.toExponential(2)})`);
 ' "$tmp/b256.json" "$tmp/b7.json" "$tmp/b1.json"
+
+# hearth info: the fixed recurrent state and the KV cache of the attention layers
+# only, from the generator's shapes. qwen35: 2 recurrent layers, each a conv
+# window (4-1) x 512 channels and 4 value heads of 64x64; 2 attention layers of
+# 2 KV heads x 128. nemotron_h: 2 Mamba-2 layers, (4-1) x 768 and 512 x 64;
+# 1 attention layer of 2 KV heads x 64.
+check_info() { # file state kv_f16_at_2048
+  local got; got=$("$HEARTH" info --json "$1" | grep -o '"recurrent_state_bytes":[0-9]*,"kv_cache_bytes":\[{"context":2048,"f16":[0-9]*')
+  local want="\"recurrent_state_bytes\":$2,\"kv_cache_bytes\":[{\"context\":2048,\"f16\":$3"
+  [ "$got" = "$want" ] || { echo "FAIL: hearth info $1: $got, expected $want"; exit 1; }
+}
+"$BUILD/genmodel_hybrid" --arch nemotron_h --vocab "$vocab" --n-vocab 4096 --seed 31 -o "$tmp/nh.gguf"
+check_info "$tmp/m.gguf" $(( 2 * ((4 - 1) * 512 + 4 * 64 * 64) * 4 )) $(( 2 * 2 * 2 * 128 * 2048 * 2 ))
+check_info "$tmp/nh.gguf" $(( 2 * ((4 - 1) * 768 + 512 * 64) * 4 )) $(( 1 * 2 * 2 * 64 * 2048 * 2 ))
+echo "ok: hearth info reports the recurrent state and attention-only KV sizes"
