@@ -30,7 +30,7 @@ typedef struct req {
     hs_buf body;
     bool too_big, handled, replied;
     double t0;
-    char method[12], path[96], endpoint[48];
+    char method[12], path[96], endpoint[96];
     int status;
     hs_job *job;
 } req;
