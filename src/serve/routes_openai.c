@@ -108,7 +108,9 @@ static void chat_on_text(hs_job *j, const char *text, size_t n) {
         chat_chunk(j, json_pack("{s:s%}", "content", text, n), lp, NULL);
     } else if (j->logprobs) {
         if (!j->lp_all) j->lp_all = json_array();
-        json_array_extend_new(j->lp_all, chat_logprobs(j));
+        json_t *more = chat_logprobs(j);
+        json_array_extend(j->lp_all, more);
+        json_decref(more);
     }
 }
 
