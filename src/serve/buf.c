@@ -17,7 +17,7 @@ bool hs_buf_add(hs_buf *b, const void *data, size_t n) {
         b->p = p;
         b->cap = cap;
     }
-    if (n) memcpy(b->p + b->len, data, n);
+    if (n && data) memcpy(b->p + b->len, data, n);
     b->len += n;
     b->p[b->len] = 0;
     return true;
