@@ -204,7 +204,7 @@ static enum MHD_Result dispatch(req *rq) {
             return queue_error(rq, 401, "invalid_request_error", 0,
                                h ? "invalid API key" : "missing API key: send Authorization: Bearer KEY");
     }
-    if (sv->rl) {
+    if (sv->rl && rt->id != E_METRICS) { /* scrapers are not rate limited */
         char client[64];
         if (sv->cfg.api_key) snprintf(client, sizeof client, "key");
         else client_address(rq->conn, client, sizeof client);
