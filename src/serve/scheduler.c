@@ -284,17 +284,11 @@ static bool sample_step(hs_sched *s, slot *sl) {
     return true;
 }
 
-#if __has_include("models/multi_decode.h")
-#include "models/multi_decode.h"
-#define HAVE_MULTI_DECODE 1
-#else
-#define HAVE_MULTI_DECODE 0
-#endif
-
+/* One token for every generating slot, all in one batched pass; if that fails
+ * (nothing changed then), slot by slot so that only the failing one ends. */
 static void decode_step(hs_sched *s, slot **list, int n) {
     if (!n) return;
     hearth_error err = {0};
-#if HAVE_MULTI_DECODE
     for (int i = 0; i < n; i++) {
         s->dec_sess[i] = list[i]->sess;
         s->dec_tok[i] = list[i]->next_tok;
@@ -303,7 +297,6 @@ static void decode_step(hs_sched *s, slot **list, int n) {
         for (int i = 0; i < n; i++) cache_append(list[i], &list[i]->next_tok, 1);
         return;
     }
-#endif
     for (int i = 0; i < n; i++) {
         slot *sl = list[i];
         if (hearth_session_eval(sl->sess, &sl->next_tok, 1, &err)) {
