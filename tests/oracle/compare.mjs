@@ -9,6 +9,10 @@
 // both see the same context at every step and their full distributions can
 // be compared step by step. One llama.cpp process serves every case.
 import {execFile} from "node:child_process";
+import {createHash} from "node:crypto";
+import {mkdirSync, readFileSync, renameSync, writeFileSync} from "node:fs";
+import {homedir} from "node:os";
+import {join} from "node:path";
 import {promisify} from "node:util";
 import {getLlama, LlamaLogLevel} from "node-llama-cpp";
 
@@ -50,7 +54,7 @@ async function oracle(llama, path) {
     });
     try {
         const seq = ctx.getSequence();
-        const tokens = [], dists = [];
+        const tokens = [], dists = [], logitsAll = [];
         let input = PROMPT;
         for (let step = 0; step < STEPS; step++) {
             const items = input.map((t, i) => (i === input.length - 1 ? [t, {generateNext: {logits: true}}] : t));
@@ -59,16 +63,56 @@ async function oracle(llama, path) {
             nVocab = map.size;
             const logits = new Float64Array(nVocab);
             for (const [id, v] of map) logits[id] = v;
-            const p = softmax(logits);
+            const p = softmax(Float32Array.from(logits));
             const tok = argmax(p);
             tokens.push(tok);
             dists.push(p);
+            logitsAll.push(logits);
             input = [tok];
         }
-        return {nVocab, tokens, dists};
+        return {nVocab, tokens, dists, logits: logitsAll};
     } finally {
         await ctx.dispose();
         await model.dispose();
+    }
+}
+
+// The oracle's answer depends only on the file's bytes, the prompt and the step
+// count, so it is cached under that hash (HEARTH_ORACLE_CACHE, default
+// ~/.cache/hearth/oracle): reruns during development pay only for hearth's side.
+// The cache holds llama.cpp's own logits as float32, as llama.cpp produced them.
+const CACHE_DIR = process.env.HEARTH_ORACLE_CACHE || join(homedir(), ".cache", "hearth", "oracle");
+
+function cacheKey(path) {
+    const h = createHash("sha256");
+    h.update(readFileSync(path));
+    h.update(JSON.stringify({PROMPT, STEPS, v: 1}));
+    return h.digest("hex");
+}
+
+async function cachedOracle(llama, path) {
+    const file = join(CACHE_DIR, cacheKey(path) + ".bin");
+    try {
+        const buf = readFileSync(file);
+        const nVocab = buf.readUInt32LE(0);
+        const tokens = [], dists = [];
+        for (let s = 0; s < STEPS; s++) {
+            const off = 4 + s * nVocab * 4;
+            const logits = new Float32Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + off + nVocab * 4));
+            const p = softmax(logits);
+            tokens.push(argmax(p));
+            dists.push(p);
+        }
+        return {nVocab, tokens, dists};
+    } catch {
+        const ref = await oracle(llama, path);
+        const buf = Buffer.alloc(4 + STEPS * ref.nVocab * 4);
+        buf.writeUInt32LE(ref.nVocab, 0);
+        ref.logits.forEach((l, s) => Buffer.from(Float32Array.from(l).buffer).copy(buf, 4 + s * ref.nVocab * 4));
+        mkdirSync(CACHE_DIR, {recursive: true});
+        writeFileSync(file + ".tmp", buf);
+        renameSync(file + ".tmp", file);
+        return ref;
     }
 }
 
@@ -135,7 +179,7 @@ async function main() {
     let failed = 0;
     for (const c of cases) {
         const t0 = Date.now();
-        const ref = await oracle(llama, c.path);
+        const ref = await cachedOracle(llama, c.path);
         const meanH = ref.dists.reduce((a, p) => a + entropy(p), 0) / ref.dists.length;
         let line = `${c.name.padEnd(18)} H=${meanH.toFixed(2)}`, bad = [];
         if (!bin) {
