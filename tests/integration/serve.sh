@@ -133,4 +133,8 @@ grep -qi '^Retry-After: [0-9]' "$tmp/hdr.txt" || fail "429 without Retry-After"
 node -e 'const l=require("fs").readFileSync(process.argv[1],"utf8").split("\n").filter(x=>x.startsWith("{")).map(JSON.parse);
   const c=l.find(x=>x.path==="/v1/chat/completions"&&x.status===200);
   if(!c||c.tokens_out!==12||!(c.tokens_in>0)||typeof c.ms!=="number") process.exit(1)' "$tmp/small.log" || fail "JSON request log"
+# SIGTERM shuts down cleanly (under the sanitizers, with no leaks reported).
+for p in "${pids[@]}"; do kill -TERM "$p"; rc=0; wait "$p" || rc=$?; [ "$rc" = 0 ] || fail "server exit status $rc after SIGTERM"; done
+pids=()
+grep -q "shutting down" "$tmp/main.log" || fail "no shutdown message"
 echo "serve: all checks passed"
