@@ -149,18 +149,32 @@ const ref = refs[0];
   await assert.rejects(ol.chat({ model: "nope", messages: ref.msgs, stream: false }), (e) => e.status_code === 404);
 }
 
-// 16 concurrent streaming clients: every answer complete and equal to the single-client greedy answer.
+// 16 concurrent streaming clients: every answer complete and equal to the single-client greedy answer,
+// with the same logprobs (decoded one at a time before, in one batch per step now).
 {
+  const single = [];
+  for (const r of refs) {
+    const a = await openai.chat.completions.create({ model: NAME, messages: r.msgs, max_tokens: N, temperature: 0, logprobs: true });
+    assert.equal(a.choices[0].message.content, r.text, "single client");
+    single.push(a.choices[0].logprobs.content.map((t) => t.logprob));
+  }
   const t0 = Date.now();
   const jobs = Array.from({ length: 16 }, async (_, i) => {
     const r = refs[i % refs.length];
     const s = await openai.chat.completions.create({ model: NAME, messages: r.msgs, max_tokens: N, temperature: 0, stream: true,
-      stream_options: { include_usage: true } });
+      stream_options: { include_usage: true }, logprobs: true });
     let text = "", finish = null, usage = null;
+    const lps = [];
     for await (const c of s) {
       if (c.usage) usage = c.usage;
-      if (c.choices.length) { text += c.choices[0].delta.content ?? ""; finish = c.choices[0].finish_reason ?? finish; }
+      if (!c.choices.length) continue;
+      text += c.choices[0].delta.content ?? "";
+      finish = c.choices[0].finish_reason ?? finish;
+      for (const t of c.choices[0].logprobs?.content ?? []) lps.push(t.logprob);
     }
+    const want = single[i % refs.length];
+    assert.equal(lps.length, want.length, `client ${i}: logprob count`);
+    lps.forEach((v, k) => assert.ok(Math.abs(v - want[k]) <= 1e-5, `client ${i}: logprob ${k} ${v} vs ${want[k]}`));
     assert.equal(text, r.text, `client ${i}: content`);
     assert.equal(finish, "length", `client ${i}: finish_reason`);
     assert.deepEqual([usage.prompt_tokens, usage.completion_tokens], [r.ids.length, N], `client ${i}: usage`);
