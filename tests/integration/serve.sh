@@ -116,23 +116,27 @@ node -e 'const u=JSON.parse(require("fs").readFileSync(process.argv[1])).usage; 
 # ---- second server: one slot, one queue place, rate limit, JSON logs ----
 start small --parallel 1 --queue 1 --ctx-per-slot 128 --rate-limit 6/min --log-format json
 S="http://127.0.0.1:$PORT"
-q() { curl -s -o "$tmp/q$1.json" -D "$tmp/q$1.hdr" -w '%{http_code}\n' "$S/v1/chat/completions" -d "{$msgs,\"max_tokens\":12}" > "$tmp/q$1.code"; }
-q 1 &
+# A long stream holds the only slot, a second request waits in the queue, a third is turned away.
+curl -sN --max-time 60 "$S/v1/chat/completions" -d "{$msgs,\"max_tokens\":100000,\"stream\":true}" > /dev/null &
+holder=$!
 for _ in $(seq 1 100); do curl -s "$S/metrics" | grep -q '^hearth_active_slots 1$' && break; sleep 0.05; done
-q 2 &
+curl -s -o "$tmp/q2.json" -w '%{http_code}' "$S/v1/chat/completions" -d "{$msgs,\"max_tokens\":12}" > "$tmp/q2.code" &
+waiter=$!
 for _ in $(seq 1 100); do curl -s "$S/metrics" | grep -q '^hearth_queue_depth 1$' && break; sleep 0.05; done
-q 3 &
-wait_codes() { for _ in $(seq 1 300); do [ -s "$tmp/q1.code" ] && [ -s "$tmp/q2.code" ] && [ -s "$tmp/q3.code" ] && return; sleep 0.1; done; }
-wait_codes
-codes=$(cat "$tmp"/q?.code | sort | tr '\n' ' ')
-[ "$codes" = "200 200 503 " ] || fail "queue: expected two 200 and one 503, got $codes"
-grep -qi '^Retry-After:' $(grep -l 503 "$tmp"/q?.code | sed 's/code$/hdr/') || fail "503 without Retry-After"
+code=$(curl -s -o "$tmp/q3.json" -D "$tmp/q3.hdr" -w '%{http_code}' "$S/v1/chat/completions" -d "{$msgs,\"max_tokens\":12}")
+[ "$code" = 503 ] || fail "queue full: expected 503, got $code"
+grep -qi '^Retry-After: [0-9]' "$tmp/q3.hdr" || fail "503 without Retry-After"
+grep -q '"code":"queue_full"' "$tmp/q3.json" || fail "503 body: $(cat "$tmp/q3.json")"
+kill "$holder" 2>/dev/null || true
+wait "$waiter" || true
+[ "$(cat "$tmp/q2.code")" = 200 ] || fail "queued request: expected 200, got $(cat "$tmp/q2.code")"
 for _ in 1 2 3; do curl -s -o /dev/null "$S/api/version"; done # 3 chats + 3 = the 6 allowed (metrics are not limited)
 expect 429 "rate limit of 6 requests per minute" "$S/api/version"
 grep -qi '^Retry-After: [0-9]' "$tmp/hdr.txt" || fail "429 without Retry-After"
 node -e 'const l=require("fs").readFileSync(process.argv[1],"utf8").split("\n").filter(x=>x.startsWith("{")).map(JSON.parse);
-  const c=l.find(x=>x.path==="/v1/chat/completions"&&x.status===200);
-  if(!c||c.tokens_out!==12||!(c.tokens_in>0)||typeof c.ms!=="number") process.exit(1)' "$tmp/small.log" || fail "JSON request log"
+  const c=l.find(x=>x.path==="/v1/chat/completions"&&x.status===200&&x.finish==="length");
+  if(!c||c.tokens_out!==12||!(c.tokens_in>0)||typeof c.ms!=="number") process.exit(1);
+  if(!l.some(x=>x.status===503)||!l.some(x=>x.status===429)) process.exit(2)' "$tmp/small.log" || fail "JSON request log"
 # SIGTERM shuts down cleanly (under the sanitizers, with no leaks reported).
 for p in "${pids[@]}"; do kill -TERM "$p"; rc=0; wait "$p" || rc=$?; [ "$rc" = 0 ] || fail "server exit status $rc after SIGTERM"; done
 pids=()
