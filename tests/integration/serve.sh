@@ -22,7 +22,7 @@ start() { # name args...
   pids+=($!)
   PORT=
   for _ in $(seq 1 200); do
-    PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/$name.log" | grep -o '[0-9]*$' || true)
+    PORT=$(grep -so 'listening on http://127.0.0.1:[0-9]*' "$tmp/$name.log" | grep -o '[0-9]*$' || true)
     [ -n "$PORT" ] && [ "$(curl -s "http://127.0.0.1:$PORT/health" || true)" = '{"status":"ok"}' ] && return 0
     kill -0 "${pids[-1]}" 2>/dev/null || fail "server $name exited"
     sleep 0.1
