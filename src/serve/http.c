@@ -195,7 +195,7 @@ static enum MHD_Result dispatch(req *rq) {
     if (!rt) return queue_error(rq, 405, "invalid_request_error", 0, "method not allowed for this endpoint");
     if (rt->id == E_HEALTH) {
         bool ready = atomic_load(&sv->ready);
-        hs_reply r = hs_reply_json(ready ? 200 : 503, json_pack("{s:s}", "status", ready ? "ok" : "loading"));
+        hs_reply r = hs_reply_json(ready ? 200 : 503, json_pack("{s:s}", "status", ready ? "ready" : "loading"));
         return queue(rq, &r);
     }
     if (sv->cfg.api_key) {

@@ -23,7 +23,7 @@ start() { # name args...
   PORT=
   for _ in $(seq 1 200); do
     PORT=$(grep -so 'listening on http://127.0.0.1:[0-9]*' "$tmp/$name.log" | grep -o '[0-9]*$' || true)
-    [ -n "$PORT" ] && [ "$(curl -s "http://127.0.0.1:$PORT/health" || true)" = '{"status":"ok"}' ] && return 0
+    [ -n "$PORT" ] && [ "$(curl -s "http://127.0.0.1:$PORT/health" || true)" = '{"status":"ready"}' ] && return 0
     kill -0 "${pids[-1]}" 2>/dev/null || fail "server $name exited"
     sleep 0.1
   done
@@ -94,7 +94,7 @@ big=$(printf 'x%.0s' $(seq 1 5000))
 expect 413 "larger than the limit of 4096" "$C" -H "$AUTH" -d "{\"messages\":[{\"role\":\"user\",\"content\":\"$big\"}]}"
 expect 400 "num_ctx" "$B/api/generate" -H "$AUTH" -d '{"prompt":"hi","options":{"num_ctx":100000}}'
 expect 400 "unknown option" "$B/api/generate" -H "$AUTH" -d '{"prompt":"hi","options":{"warp_speed":1}}'
-[ "$(curl -s "$B/health")" = '{"status":"ok"}' ] || fail "health without a key"
+[ "$(curl -s "$B/health")" = '{"status":"ready"}' ] || fail "health without a key"
 
 # ---- disconnects cancel at once and free the slot ----
 curl -sN --max-time 1 "$B/v1/chat/completions" -H "$AUTH" -d "{$msgs,\"max_tokens\":100000,\"stream\":true}" >/dev/null || true
