@@ -2,6 +2,7 @@
 # hearth serve on a generated tiny qwen2 model (real ChatML vocabulary): the
 # official openai and ollama npm clients (tests/oracle/serve_clients.mjs), then
 # curl for framing, every error status, queueing, rate limits and disconnects.
+# Expected answers come from llama.cpp (node-llama-cpp) on the same model.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 vocab="$root/../shared/vocab/ggml-vocab-qwen2.gguf"
@@ -36,7 +37,7 @@ B="http://127.0.0.1:$PORT"
 AUTH="Authorization: Bearer $KEY"
 
 # ---- the official clients ----
-HEARTH="$HEARTH" MODEL="$tmp/tiny.gguf" BASE="$B" KEY="$KEY" NAME=tiny node "$root/tests/oracle/serve_clients.mjs" ||
+MODEL="$tmp/tiny.gguf" BASE="$B" KEY="$KEY" NAME=tiny node "$root/tests/oracle/serve_clients.mjs" ||
   fail "client checks"
 
 # ---- curl: framing ----

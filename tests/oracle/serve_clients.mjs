@@ -1,15 +1,14 @@
 // hearth serve driven by the official clients (openai and ollama npm SDKs).
-// References are independent of the server: prompts are tokenized by llama.cpp
-// (node-llama-cpp) from the ChatML text the chat template must produce, and the
-// greedy continuations come from `hearth run --ids` (the engine's CLI path).
-// env: HEARTH, MODEL, BASE (http://127.0.0.1:PORT), KEY, NAME (served model name)
-import { execFileSync } from "node:child_process";
+// References come from llama.cpp (node-llama-cpp), independent of hearth: the
+// prompt tokens of the ChatML text the chat template must produce, and the
+// greedy continuation of those tokens, detokenized.
+// env: MODEL, BASE (http://127.0.0.1:PORT), KEY, NAME (served model name)
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { Ollama } from "ollama";
 import { getLlama } from "node-llama-cpp";
 
-const { HEARTH, MODEL, BASE, KEY, NAME } = process.env;
+const { MODEL, BASE, KEY, NAME } = process.env;
 const N = 8; // tokens per answer
 const fail = (m) => { console.error("FAIL: " + m); process.exit(1); };
 
@@ -22,13 +21,21 @@ const convs = [
 const chatml = (msgs) => msgs.map((m) => `<|im_start|>${m.role}\n${m.content}<|im_end|>\n`).join("") + "<|im_start|>assistant\n";
 
 const llama = await getLlama({ gpu: false, build: "never" });
-const vocab = await llama.loadModel({ modelPath: MODEL, vocabOnly: true });
-const refs = convs.map((msgs) => {
-  const ids = Array.from(vocab.tokenize(chatml(msgs), true));
-  const out = JSON.parse(execFileSync(HEARTH, ["run", "-m", MODEL, "--ids", ids.join(","), "-n", String(N), "--temp", "0",
-    "-c", "256", "--json"], { stdio: ["ignore", "pipe", "ignore"] }).toString());
-  return { msgs, ids, text: out.text, n: out.tokens.length };
-});
+const lmodel = await llama.loadModel({ modelPath: MODEL });
+const lctx = await lmodel.createContext({ contextSize: 256, flashAttention: false });
+const refs = [];
+for (const msgs of convs) {
+  const ids = Array.from(lmodel.tokenize(chatml(msgs), true));
+  const seq = lctx.getSequence();
+  const out = [];
+  for await (const t of seq.evaluate(ids, { temperature: 0 })) {
+    if (lmodel.isSpecialToken(t)) break;
+    out.push(t);
+    if (out.length === N) break;
+  }
+  seq.dispose();
+  refs.push({ msgs, ids, text: lmodel.detokenize(out), n: out.length });
+}
 for (const r of refs) if (r.n !== N) fail(`reference stopped early (${r.n} tokens); pick another prompt`);
 
 const openai = new OpenAI({ baseURL: `${BASE}/v1`, apiKey: KEY, maxRetries: 0 });
@@ -182,5 +189,6 @@ const ref = refs[0];
   await Promise.all(jobs);
   console.log(`16 concurrent streams OK in ${Date.now() - t0} ms`);
 }
-await vocab.dispose();
+await lctx.dispose();
+await lmodel.dispose();
 console.log("serve clients: all checks passed");
