@@ -13,7 +13,7 @@ $(BUILD)/fuzz/fuzz_jinja: $(JINJA_FUZZ_SRC) $(wildcard src/text/*.h)
 FUZZ_SECONDS ?= 60
 fuzz-jinja: $(BUILD)/fuzz/fuzz_jinja
 	@mkdir -p $(BUILD)/fuzz/corpus-jinja
-	$< -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 -rss_limit_mb=1024 \
+	$< -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 -rss_limit_mb=1024 -artifact_prefix=fuzz/ \
 	  $(BUILD)/fuzz/corpus-jinja fuzz/corpus/jinja
 fuzz: fuzz-jinja
 

@@ -136,7 +136,13 @@ int cmd_template(int argc, char **argv) {
         json_decref(tools);
         return cli_die("%s", err.message);
     }
-    json_t *m = json_is_object(msgs) && json_object_get(msgs, "messages") ? json_object_get(msgs, "messages") : msgs;
+    /* M.json is a messages array, or a request-like object {"messages": [...], "tools": [...]} */
+    json_t *m = msgs;
+    if (json_is_object(msgs)) {
+        m = json_object_get(msgs, "messages");
+        if (!tools && json_object_get(msgs, "tools")) tools = json_incref(json_object_get(msgs, "tools"));
+        if (json_is_true(json_object_get(msgs, "add_generation_prompt"))) add_gen = true;
+    }
     st = hr_chat_template_render(ct, m, tools, add_gen, &opts, &out, &n, &err, &line);
     hr_chat_template_free(ct);
     json_decref(msgs);

@@ -121,6 +121,8 @@ hearth_status hr_gguf_set_arr(hr_gguf_writer *w, const char *key, hr_gguf_type t
 hearth_status hr_gguf_set_arr_str(hr_gguf_writer *w, const char *key, const char *const *strs, uint64_t n);
 /* Copies every key of g (used by quantize to carry metadata over). */
 hearth_status hr_gguf_copy_kv(hr_gguf_writer *w, const hr_gguf *g);
+/* Removes a key if present (a later set appends it at the end, as llama.cpp's gguf does). */
+void hr_gguf_remove_key(hr_gguf_writer *w, const char *key);
 /* Adds a tensor; data (nbytes = hr_row_size(type, ne[0]) * rows) is copied. */
 hearth_status hr_gguf_add_tensor(hr_gguf_writer *w, const char *name, hr_type type, uint32_t n_dims,
                                  const int64_t *ne, const void *data, size_t nbytes);

@@ -123,13 +123,16 @@ static hearth_status lookup(const hr_gguf *g, const char *key, const hr_gguf_kv 
 }
 
 static hearth_status wrong_type(const hr_gguf_kv *kv, const char *want, hearth_error *err) {
-    return hr_fail(err, HEARTH_ERR_FORMAT, "key '%s' has type %s, expected %s", kv->key, hr_gguf_type_name(kv->type),
-                   want);
+    hr_fail(err, HEARTH_ERR_FORMAT, "key '%s' has type %s, expected %s", kv->key, hr_gguf_type_name(kv->type), want);
+    hr_gguf_oneline(err);
+    return HEARTH_ERR_FORMAT;
 }
 
 static hearth_status out_of_range(const hr_gguf_kv *kv, intval v, const char *want, hearth_error *err) {
-    return hr_fail(err, HEARTH_ERR_FORMAT, "key '%s' value %s%" PRIu64 " is out of range for %s", kv->key,
-                   v.neg ? "-" : "", v.mag, want);
+    hr_fail(err, HEARTH_ERR_FORMAT, "key '%s' value %s%" PRIu64 " is out of range for %s", kv->key, v.neg ? "-" : "",
+            v.mag, want);
+    hr_gguf_oneline(err);
+    return HEARTH_ERR_FORMAT;
 }
 
 hearth_status hr_gguf_get_u32(const hr_gguf *g, const char *key, uint32_t *out, hearth_error *err) {
@@ -165,8 +168,11 @@ hearth_status hr_gguf_get_f32(const hr_gguf *g, const char *key, float *out, hea
         uint64_t bits = hr_le64(kv->data);
         double d;
         memcpy(&d, &bits, sizeof d);
-        if (isfinite(d) && fabs(d) > FLT_MAX)
-            return hr_fail(err, HEARTH_ERR_FORMAT, "key '%s' value %g is out of range for float32", kv->key, d);
+        if (isfinite(d) && fabs(d) > FLT_MAX) {
+            hr_fail(err, HEARTH_ERR_FORMAT, "key '%s' value %g is out of range for float32", kv->key, d);
+            hr_gguf_oneline(err);
+            return HEARTH_ERR_FORMAT;
+        }
         *out = (float)d;
         return HEARTH_OK;
     }

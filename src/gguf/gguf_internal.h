@@ -41,6 +41,14 @@ struct hr_gguf {
     hr_gguf_chunk *arena; /* copies of strings, string-array tables */
 };
 
+/* Names quoted in messages come from the file and may hold control bytes;
+ * this keeps the message one printable line. */
+static inline void hr_gguf_oneline(hearth_error *err) {
+    if (!err) return;
+    for (char *c = err->message; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+}
+
 static inline uint16_t hr_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static inline uint32_t hr_le32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;

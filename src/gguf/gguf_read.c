@@ -423,6 +423,7 @@ hearth_status hr_gguf_open_memory(const void *data, size_t size, hr_gguf **out, 
     g->size = size;
     hearth_status st = parse(g, err);
     if (st != HEARTH_OK) {
+        hr_gguf_oneline(err);
         hr_gguf_close(g);
         return st;
     }

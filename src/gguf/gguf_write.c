@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "gguf/gguf_internal.h"
@@ -178,6 +179,18 @@ hearth_status hr_gguf_copy_kv(hr_gguf_writer *w, const hr_gguf *g) {
     return HEARTH_OK;
 }
 
+void hr_gguf_remove_key(hr_gguf_writer *w, const char *key) {
+    if (!w || !key) return;
+    for (size_t i = 0; i < w->n_kv; i++) {
+        if (strcmp(w->kvs[i].key, key) != 0) continue;
+        free(w->kvs[i].key);
+        free(w->kvs[i].val);
+        memmove(&w->kvs[i], &w->kvs[i + 1], (w->n_kv - i - 1) * sizeof *w->kvs);
+        w->n_kv--;
+        return;
+    }
+}
+
 hearth_status hr_gguf_add_tensor(hr_gguf_writer *w, const char *name, hr_type type, uint32_t n_dims,
                                  const int64_t *ne, const void *data, size_t nbytes) {
     if (!w || !name || !*name || strlen(name) > MAX_TENSOR_NAME || !ne || !data) return HEARTH_ERR_INVALID;
@@ -339,9 +352,19 @@ hearth_status hr_gguf_write_memory(const hr_gguf_writer *w, void **out, size_t *
     return HEARTH_OK;
 }
 
+/* Writes beside the target and renames, so a reader mapping the old file (say,
+ * the input of a re-quantization to the same path) never sees it truncated. */
 hearth_status hr_gguf_write_file(const hr_gguf_writer *w, const char *path, hearth_error *err) {
-    sink s = {.f = fopen(path, "wb")};
-    if (!s.f) return hr_fail(err, HEARTH_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) return hr_fail(err, HEARTH_ERR_NOMEM, "out of memory");
+    snprintf(tmp, plen + 16, "%s.tmp%ld", path, (long)getpid());
+    sink s = {.f = fopen(tmp, "wb")};
+    if (!s.f) {
+        hearth_status st = hr_fail(err, HEARTH_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+        free(tmp);
+        return st;
+    }
     hearth_status st = emit(w, &s, err);
     int e = s.failed ? errno : 0;
     if (fclose(s.f) != 0 && !s.failed) {
@@ -349,9 +372,12 @@ hearth_status hr_gguf_write_file(const hr_gguf_writer *w, const char *path, hear
         e = errno;
     }
     if (st == HEARTH_OK && s.failed) st = hr_fail(err, HEARTH_ERR_IO, "%s: write failed: %s", path, strerror(e));
+    if (st == HEARTH_OK && rename(tmp, path) != 0)
+        st = hr_fail(err, HEARTH_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
     if (st != HEARTH_OK) {
-        remove(path);
+        remove(tmp);
         if (st != HEARTH_ERR_IO) hr_error_prefix(err, "%s", path);
     }
+    free(tmp);
     return st;
 }

@@ -113,9 +113,7 @@ hearth_status hr_jinja_render(const hr_jinja *t, const json_t *context, const hr
         jv *ctx = jv_from_json(c, context);
         for (size_t i = 0; i < ctx->map->n; i++) {
             jstr k = ctx->map->k[i];
-            bool taken = js_eq(k, "namespace");
-            for (size_t j = 0; j < env->n && !taken; j++) taken = js_eqs(env->names[j], k);
-            if (taken) jraise(c, "Variable already declared: %.*s", (int)k.n, k.p);
+            if (js_eq(k, "namespace") || jm_get(&env->vars, k)) jraise(c, "Variable already declared: %.*s", (int)k.n, k.p);
             jenv_set(r, env, k, ctx->map->v[i]);
         }
     }

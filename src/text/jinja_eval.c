@@ -13,34 +13,13 @@ jenv *jenv_new(jrt *r, jenv *parent) {
     return e;
 }
 
-void jenv_set(jrt *r, jenv *e, jstr name, jv *v) {
-    for (size_t i = 0; i < e->n; i++)
-        if (js_eqs(e->names[i], name)) {
-            e->vals[i] = v;
-            return;
-        }
-    if (e->n == e->cap) {
-        size_t cap = e->cap ? e->cap * 2 : 8;
-        jstr *nn = ja_alloc(r->c, cap * sizeof *nn);
-        jv **nv = ja_alloc(r->c, cap * sizeof *nv);
-        if (e->n) {
-            memcpy(nn, e->names, e->n * sizeof *nn);
-            memcpy(nv, e->vals, e->n * sizeof *nv);
-        }
-        e->names = nn;
-        e->vals = nv;
-        e->cap = cap;
-    }
-    e->names[e->n] = name;
-    e->vals[e->n] = v;
-    e->n++;
-}
+void jenv_set(jrt *r, jenv *e, jstr name, jv *v) { jm_set(r->c, &e->vars, name, v); }
 
 jv *jenv_lookup(jrt *r, jenv *e, jstr name) {
     (void)r;
     for (; e; e = e->parent) {
-        for (size_t i = 0; i < e->n; i++)
-            if (js_eqs(e->names[i], name)) return e->vals[i];
+        jv *v = jm_get(&e->vars, name);
+        if (v) return v;
         /* every Environment starts with its own `namespace` */
         if (js_eq(name, "namespace")) return jglobal_namespace();
     }
@@ -518,7 +497,7 @@ static jv *eval_for(jrt *r, jnode *n, jenv *env) {
         vals[6] = length;
         vals[7] = i > 0 ? items[i - 1] : JV_UNDEF;
         vals[8] = i + 1 < nitems ? items[i + 1] : JV_UNDEF;
-        *loop->map = (jmap){keys, vals, 9, 9};
+        *loop->map = (jmap){.k = keys, .v = vals, .n = 9, .cap = 9};
         jenv_set(r, scope, js_lit("loop"), loop);
         assign_loopvar(r, n->a, items[i], scope);
         int code = run_iteration(r, &n->l1, scope, &out);

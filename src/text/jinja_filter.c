@@ -525,6 +525,8 @@ static jv *filter_ident(jrt *r, jv *x, jstr f, jenv *env) {
             jv *res = jv_array(c, V_ARRAY, 0);
             for (size_t i = 0; i < a->n; i++) {
                 bool seen = false;
+                if ((r->steps += res->arr->n) > r->max_steps)
+                    jraise(c, "template evaluation exceeds its step limit (%llu)", (unsigned long long)r->max_steps);
                 for (size_t j = 0; j < res->arr->n && !seen; j++) {
                     jv *p = res->arr->v[j], *q = a->v[i];
                     seen = jv_strict_eq(p, q) || (jv_is_numeric(p) && jv_is_numeric(q) && isnan(p->num) && isnan(q->num));

@@ -122,6 +122,8 @@ typedef struct jmap {
     jstr *k;
     jv **v;
     size_t n, cap;
+    uint32_t *hidx; /* open-addressing index (entry + 1) once the map grows past a few keys */
+    size_t hcap;
 } jmap;
 
 struct jenv;
@@ -165,6 +167,8 @@ void jv_push(jctx *c, jv *arr, jv *x);
 jv *jv_map(jctx *c, jv_kind k);
 jv *jmap_get(const jv *m, jstr key); /* NULL when absent */
 void jmap_set(jctx *c, jv *m, jstr key, jv *x);
+jv *jm_get(const jmap *m, jstr key);
+void jm_set(jctx *c, jmap *m, jstr key, jv *x);
 bool jv_truthy(jctx *c, const jv *v);
 bool jv_is_numeric(const jv *v); /* int or float */
 bool jv_is_array(const jv *v);   /* array or tuple */
@@ -190,9 +194,7 @@ jv *jv_from_json(jctx *c, const void *json); /* json_t* */
 /* ---- interpreter ---- */
 typedef struct jenv {
     struct jenv *parent;
-    jstr *names;
-    jv **vals;
-    size_t n, cap;
+    jmap vars;
 } jenv;
 
 typedef struct jhandler {

@@ -90,20 +90,46 @@ jv *jv_map(jctx *c, jv_kind k) {
     return v;
 }
 
-jv *jmap_get(const jv *m, jstr key) {
-    const jmap *p = m->map;
-    for (size_t i = 0; i < p->n; i++)
-        if (js_eqs(p->k[i], key)) return p->v[i];
-    return NULL;
+static uint64_t key_hash(jstr k) {
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < k.n; i++) h = (h ^ (unsigned char)k.p[i]) * 1099511628211ull;
+    return h;
 }
 
-void jmap_set(jctx *c, jv *m, jstr key, jv *x) {
-    jmap *p = m->map;
+static void rehash(jctx *c, jmap *p, size_t hcap) {
+    p->hidx = ja_alloc(c, hcap * sizeof *p->hidx);
+    p->hcap = hcap;
+    for (size_t i = 0; i < p->n; i++) {
+        size_t h = key_hash(p->k[i]) & (hcap - 1);
+        while (p->hidx[h]) h = (h + 1) & (hcap - 1);
+        p->hidx[h] = (uint32_t)(i + 1);
+    }
+}
+
+static size_t find(const jmap *p, jstr key) {
+    if (p->hidx) {
+        size_t h = key_hash(key) & (p->hcap - 1);
+        for (; p->hidx[h]; h = (h + 1) & (p->hcap - 1))
+            if (js_eqs(p->k[p->hidx[h] - 1], key)) return p->hidx[h] - 1;
+        return p->n;
+    }
     for (size_t i = 0; i < p->n; i++)
-        if (js_eqs(p->k[i], key)) {
-            p->v[i] = x;
-            return;
-        }
+        if (js_eqs(p->k[i], key)) return i;
+    return p->n;
+}
+
+jv *jm_get(const jmap *p, jstr key) {
+    size_t i = find(p, key);
+    return i < p->n ? p->v[i] : NULL;
+}
+
+void jm_set(jctx *c, jmap *p, jstr key, jv *x) {
+    size_t i = find(p, key);
+    if (i < p->n) {
+        p->v[i] = x;
+        return;
+    }
+    if (p->n >= UINT32_MAX - 1) jraise(c, "too many keys");
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 4;
         jstr *nk = ja_alloc(c, cap * sizeof *nk);
@@ -119,7 +145,17 @@ void jmap_set(jctx *c, jv *m, jstr key, jv *x) {
     p->k[p->n] = key;
     p->v[p->n] = x;
     p->n++;
+    if (p->hidx && p->n * 2 > p->hcap) rehash(c, p, p->hcap * 2);
+    else if (!p->hidx && p->n >= 16) rehash(c, p, 64);
+    else if (p->hidx) {
+        size_t h = key_hash(key) & (p->hcap - 1);
+        while (p->hidx[h]) h = (h + 1) & (p->hcap - 1);
+        p->hidx[h] = (uint32_t)p->n;
+    }
 }
+
+jv *jmap_get(const jv *m, jstr key) { return jm_get(m->map, key); }
+void jmap_set(jctx *c, jv *m, jstr key, jv *x) { jm_set(c, m->map, key, x); }
 
 bool jv_is_numeric(const jv *v) { return v->k == V_INT || v->k == V_FLOAT; }
 bool jv_is_array(const jv *v) { return v->k == V_ARRAY || v->k == V_TUPLE; }
@@ -446,6 +482,16 @@ static bool array_index_key(const char *k, size_t n, double *idx) {
     return true;
 }
 
+typedef struct {
+    double idx;
+    size_t pos;
+} idx_key;
+
+static int cmp_idx_key(const void *a, const void *b) {
+    double x = ((const idx_key *)a)->idx, y = ((const idx_key *)b)->idx;
+    return x < y ? -1 : x > y;
+}
+
 static jv *from_json(jctx *c, const json_t *j, int depth) {
     if (depth > MAX_JSON_DEPTH) jraise(c, "context nests too deeply");
     switch (json_typeof(j)) {
@@ -481,13 +527,14 @@ static jv *from_json(jctx *c, const json_t *j, int depth) {
             if (isidx[k]) ni++;
             k++;
         }
-        /* integer keys in ascending order (selection: objects are small) */
-        bool *used = ja_alloc(c, (k + 1) * sizeof *used);
-        for (size_t r = 0; r < ni; r++) {
-            size_t best = k;
-            for (size_t i = 0; i < k; i++)
-                if (isidx[i] && !used[i] && (best == k || idx[i] < idx[best])) best = i;
-            used[best] = true;
+        /* integer keys first, in ascending order */
+        idx_key *ik = ja_alloc(c, (ni + 1) * sizeof *ik);
+        size_t m2 = 0;
+        for (size_t i = 0; i < k; i++)
+            if (isidx[i]) ik[m2++] = (idx_key){idx[i], i};
+        qsort(ik, m2, sizeof *ik, cmp_idx_key);
+        for (size_t r = 0; r < m2; r++) {
+            size_t best = ik[r].pos;
             jmap_set(c, m, js_dup(c, keys[best], klen[best]),
                      from_json(c, json_object_getn(j, keys[best], klen[best]), depth + 1));
         }

@@ -390,8 +390,21 @@ Test(gguf, write_file_then_open_maps_it) {
     cr_assert_str_eq(arch, "qwen2");
     cr_assert_eq(memcmp(hr_gguf_find_tensor(g, "ids")->data, ids, sizeof ids), 0);
     cr_assert_eq(hr_gguf_file_size(g) % 32, 0);
+    /* rewriting the path while it is mapped leaves the open reader intact */
+    w = hr_gguf_writer_new();
+    hr_gguf_set_str(w, "general.architecture", "llama");
+    cr_assert_eq(hr_gguf_write_file(w, path, &err), HEARTH_OK, "%s", err.message);
+    hr_gguf_writer_free(w);
+    cr_assert_eq(memcmp(hr_gguf_find_tensor(g, "ids")->data, ids, sizeof ids), 0);
+    hr_gguf_close(g);
+    cr_assert_eq(hr_gguf_open(path, &g, &err), HEARTH_OK, "%s", err.message);
+    cr_assert_eq(hr_gguf_n_tensors(g), 0);
     hr_gguf_close(g);
     unlink(path);
+    w = hr_gguf_writer_new();
+    cr_assert_eq(hr_gguf_write_file(w, "/nonexistent/dir/x.gguf", &err), HEARTH_ERR_IO);
+    cr_assert(strstr(err.message, "/nonexistent/dir/x.gguf"), "%s", err.message);
+    hr_gguf_writer_free(w);
 
     cr_assert_eq(hr_gguf_open("/nonexistent/x.gguf", &g, &err), HEARTH_ERR_IO);
     cr_assert_null(g);

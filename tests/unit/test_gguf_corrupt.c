@@ -86,7 +86,7 @@ static hearth_status open_copy(const uint8_t *p, size_t len, hearth_error *err) 
         /* touch everything an accepted file exposes */
         for (int64_t i = 0; i < hr_gguf_n_kv(g); i++) {
             hr_gguf_str s = hr_gguf_get_str(g, i);
-            if (s.ptr) cr_assert_eq(strlen(s.ptr), s.len);
+            if (s.ptr) cr_assert_leq(strlen(s.ptr), s.len); /* values may hold NULs */
             for (uint64_t j = 0; j < hr_gguf_arr_len(g, i); j++) (void)hr_gguf_arr_str(g, i, j);
         }
         volatile uint8_t sink = 0;

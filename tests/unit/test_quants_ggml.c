@@ -48,11 +48,11 @@ static float gauss(uint64_t *s) {
     return sqrtf(-2.0f * logf(u)) * cosf(6.2831853f * v);
 }
 
-#define N_ROWS 18
+#define N_ROWS 20
 static const char *row_names[N_ROWS] = {
     "gaussian", "weights 0.02", "zeros", "constant +0.5", "constant -3", "huge 1e20", "fp16-edge 7e4",
     "tiny 1e-20", "subnormal", "one outlier", "negative only", "positive only", "sparse", "ramp",
-    "integer grid", "alternating", "one block zero", "ties at .5",
+    "integer grid", "alternating", "one block zero", "ties at .5", "with inf", "with nan",
 };
 
 static void make_row(int kind, float *x, uint64_t seed) {
@@ -78,6 +78,8 @@ static void make_row(int kind, float *x, uint64_t seed) {
         case 15: x[i] = (i & 1) ? 1.0f : -1.0f; break;
         case 16: x[i] = i < 256 ? 0.0f : g; break;
         case 17: x[i] = 0.5f * (float)((int)(next_u64(&s) % 33) - 16); break;
+        case 18: x[i] = i % 50 == 7 ? (i % 100 == 7 ? INFINITY : -INFINITY) : g; break;
+        case 19: x[i] = i % 70 == 3 ? NAN : g; break;
         }
     }
 }
