@@ -199,7 +199,8 @@ static const hs_job_ops cmpl_ops = {cmpl_on_text, cmpl_on_done};
 
 /* Fields of features not implemented: present with a non-default value is a 400, never ignored. */
 static bool reject_unsupported(json_t *b, hs_reply *err) {
-    static const char *never[] = {"tools", "functions", "audio", "prediction", "web_search_options", "suffix"};
+    static const char *never[] = {"tools", "functions", "audio", "prediction", "web_search_options", "suffix",
+                                  "reasoning_effort", "verbosity"};
     for (size_t i = 0; i < sizeof never / sizeof *never; i++) {
         json_t *v = json_object_get(b, never[i]);
         if (v && !json_is_null(v) && !(json_is_array(v) && json_array_size(v) == 0))
