@@ -322,6 +322,25 @@ static slot *pick_slot(hs_sched *s, const hs_job *j) {
     return best;
 }
 
+/* Drops queued jobs whose client went away, so they hold no queue place (s->mu held). */
+static void purge_cancelled(hs_sched *s) {
+    int w = 0;
+    for (int i = 0; i < s->q_len; i++) {
+        hs_job *j = s->queue[(s->q_head + i) % s->q_cap];
+        if (atomic_load(&j->cancel)) {
+            pthread_mutex_lock(&j->mu);
+            j->done = true;
+            j->finish_reason = "cancelled";
+            hs_job_notify(j);
+            pthread_mutex_unlock(&j->mu);
+            hs_job_release(j);
+            continue;
+        }
+        s->queue[(s->q_head + w++) % s->q_cap] = j;
+    }
+    s->q_len = w;
+}
+
 static void *loop(void *arg) {
     hs_sched *s = arg;
     slot **list = calloc((size_t)s->n_slots, sizeof *list);
@@ -332,6 +351,7 @@ static void *loop(void *arg) {
             pthread_mutex_unlock(&s->mu);
             break;
         }
+        purge_cancelled(s);
         while (s->q_len > 0) {
             slot *sl = pick_slot(s, s->queue[s->q_head]);
             if (!sl) break;
