@@ -322,12 +322,13 @@ static slot *pick_slot(hs_sched *s, const hs_job *j) {
     return best;
 }
 
-/* Drops queued jobs whose client went away, so they hold no queue place (s->mu held). */
+/* Drops queued jobs whose client went away (hung up, even while its connection is
+ * suspended), so they hold no queue place (s->mu held). */
 static void purge_cancelled(hs_sched *s) {
     int w = 0;
     for (int i = 0; i < s->q_len; i++) {
         hs_job *j = s->queue[(s->q_head + i) % s->q_cap];
-        if (atomic_load(&j->cancel)) {
+        if (client_gone(j)) {
             pthread_mutex_lock(&j->mu);
             j->done = true;
             j->finish_reason = "cancelled";
