@@ -17,7 +17,9 @@ static void tokenize_usage(FILE *f) {
                "  --special  text like <|im_start|> becomes the special token (default: plain text)\n"
                "  --bos      prepend the BOS token\n"
                "  --json     print one JSON array instead of space-separated ids\n"
-               "  --batch    the input (-f FILE or -) holds one JSON string per line; prints one JSON array per line\n");
+               "  --batch    the input (-f FILE or -) holds one JSON string per line; prints one JSON array per line\n"
+               "  --vocab-info  instead of tokenizing, print the vocabulary's special ids, flags, end-of-generation\n"
+               "             ids and per-token attribute bits (llama.cpp numbering) as one JSON object\n");
 }
 
 static void detokenize_usage(FILE *f) {
@@ -64,6 +66,20 @@ static int open_tokenizer(const char *path, hr_tokenizer **tok) {
     return 0;
 }
 
+static void print_vocab_info(const hr_tokenizer *t) {
+    int32_t n = hr_tokenizer_n_vocab(t);
+    printf("{\"model\":\"%s\",\"pre\":\"%s\",\"n_vocab\":%d,\"bos\":%d,\"eos\":%d,\"eot\":%d,\"add_bos\":%s,"
+           "\"add_eos\":%s,\"eog\":[",
+           hr_tokenizer_model_name(t), hr_tokenizer_pre_name(t), n, hr_tokenizer_bos(t), hr_tokenizer_eos(t),
+           hr_tokenizer_eot(t), hr_tokenizer_add_bos(t) ? "true" : "false", hr_tokenizer_add_eos(t) ? "true" : "false");
+    bool first = true;
+    for (int32_t i = 0; i < n; i++)
+        if (hr_tokenizer_is_eog(t, i)) printf(first ? "%d" : ",%d", i), first = false;
+    printf("],\"attr\":[");
+    for (int32_t i = 0; i < n; i++) printf(i ? ",%u" : "%u", hr_tokenizer_attr(t, i));
+    printf("]}\n");
+}
+
 /* One JSON string per input line (how tests feed many texts through one load). */
 static int tokenize_batch(const hr_tokenizer *tok, const char *data, size_t len, bool bos, bool special) {
     size_t pos = 0, line_no = 0;
@@ -95,7 +111,7 @@ static int tokenize_batch(const hr_tokenizer *tok, const char *data, size_t len,
 
 int cmd_tokenize(int argc, char **argv) {
     const char *model = NULL, *file = NULL, *text = NULL;
-    bool special = false, bos = false, json = false, from_stdin = false, batch = false;
+    bool special = false, bos = false, json = false, from_stdin = false, batch = false, vocab_info = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -115,6 +131,8 @@ int cmd_tokenize(int argc, char **argv) {
             json = true;
         } else if (!strcmp(a, "--batch")) {
             batch = true;
+        } else if (!strcmp(a, "--vocab-info")) {
+            vocab_info = true;
         } else if (!strcmp(a, "-")) {
             from_stdin = true;
         } else if (a[0] == '-' && a[1] && !text) {
@@ -126,6 +144,13 @@ int cmd_tokenize(int argc, char **argv) {
         }
     }
     if (!model) return cli_die("tokenize: -m FILE is required (try: hearth tokenize --help)");
+    if (vocab_info) {
+        hr_tokenizer *tok = NULL;
+        if (open_tokenizer(model, &tok)) return 1;
+        print_vocab_info(tok);
+        hr_tokenizer_free(tok);
+        return fflush(stdout) ? 1 : 0;
+    }
     if ((text != NULL) + (file != NULL) + from_stdin != 1) return cli_die("tokenize: give exactly one of TEXT, -f FILE or -");
     if (batch && text) return cli_die("tokenize: --batch reads -f FILE or -");
 

@@ -171,18 +171,19 @@ static bool text_is(const hr_tokenizer *t, int32_t id, const char *s) {
     return t->text_len[id] == n && !memcmp(t->text_pool + t->text_off[id], s, n);
 }
 
-/* The first listed text present in the vocabulary with the lowest id (llama.cpp
- * takes whichever its hash map yields first), marked as a control token. */
+/* The first listed text present in the vocabulary, marked as a control token.
+ * llama.cpp takes whichever candidate its hash map yields first; the list
+ * order (<|eot_id|>, <|im_end|>, <|end|> before <|endoftext|>) gives the same
+ * choice on the shared vocabularies and does not depend on hashing. */
 static void detect_by_text(hr_tokenizer *t, int32_t *id, const char *const *texts) {
     if (*id >= 0) return;
-    int32_t best = -1;
     for (size_t k = 0; texts[k]; k++) {
         int32_t i = find_text(t, texts[k]);
-        if (i >= 0 && (best < 0 || i < best)) best = i;
-    }
-    if (best >= 0) {
-        *id = best;
-        t->attr[best] |= HR_TOKEN_ATTR_CONTROL;
+        if (i >= 0) {
+            *id = i;
+            t->attr[i] |= HR_TOKEN_ATTR_CONTROL;
+            return;
+        }
     }
 }
 

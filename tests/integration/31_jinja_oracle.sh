@@ -24,6 +24,9 @@ check() {
 check llama-bpe '[<|begin_of_text|>|<|end_of_text|>]'
 check llama-spm '[<s>|</s>]'
 check gemma-4 '[<bos>|<eos>]'
+# a GGUF without a template gets the built-in its vocabulary calls for
+"$HEARTH" template -m ../shared/vocab/ggml-vocab-llama-bpe.gguf --print-template 2>/dev/null | cmp - "$tmp/builtin-llama3.jinja"
+"$HEARTH" template -m ../shared/vocab/ggml-vocab-gpt-2.gguf --print-template 2>/dev/null | cmp - "$tmp/builtin-chatml.jinja"
 # -m with the GGUF's own template equals --file on the same text with the same context
 "$HEARTH" template -m ../shared/vocab/ggml-vocab-qwen2.gguf --messages "$tmp/m.json" --add-generation-prompt > "$tmp/a"
 echo '{"messages": [{"role": "user", "content": "hi"}], "add_generation_prompt": true, "bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>"}' > "$tmp/ctx.json"

@@ -30,8 +30,18 @@ gen qwen2-q4_k_m quant --arch qwen2 --type q4_k_m --seed 14
 gen mistral3-q4_k_m quant --arch mistral3 --type q4_k_m --seed 15
 
 # Until `hearth run` can force tokens and print distributions there is nothing
-# to compare (and says so); once it can, every case must pass.
+# to compare (and it says so); once it can, every case must pass.
 if "$HEARTH" run --help 2>&1 | grep -q -- --force-ids; then
+  # Token ids outside the vocabulary (4096) fail cleanly: status 1, one line.
+  for ids in 0,4096 1,-2 99999999999 1,,2 ""; do
+    rc=0; "$HEARTH" run -m "$tmp/llama-f32.gguf" --ids "$ids" -n 1 >/dev/null 2>"$tmp/err" || rc=$?
+    if [ "$rc" -ne 1 ] || [ "$(wc -l < "$tmp/err")" -ne 1 ]; then
+      echo "run --ids '$ids': exit $rc, stderr:"; cat "$tmp/err"; exit 1
+    fi
+  done
+  rc=0; "$HEARTH" run -m "$tmp/llama-f32.gguf" --ids 1,2 --force-ids 3,4096 --json >/dev/null 2>"$tmp/err" || rc=$?
+  [ "$rc" -eq 1 ] || { echo "run --force-ids 3,4096: exit $rc"; cat "$tmp/err"; exit 1; }
+  echo "out-of-range token ids rejected"
   node "$root/tests/oracle/compare.mjs" --hearth "$HEARTH" "${cases[@]}"
 else
   echo "SKIPPED: hearth run has no --force-ids yet"

@@ -10,11 +10,19 @@
 // be compared step by step. One llama.cpp process serves every case.
 import {execFile} from "node:child_process";
 import {createHash} from "node:crypto";
-import {mkdirSync, readFileSync, renameSync, writeFileSync} from "node:fs";
-import {homedir} from "node:os";
-import {join} from "node:path";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import {promisify} from "node:util";
 import {getLlama, LlamaLogLevel} from "node-llama-cpp";
+
+// Cases hearth is known not to match yet (tests/oracle/known_mismatch.txt, one
+// glob per line, # comments): still run and reported as KNOWN with their figures,
+// but they do not fail the suite. Remove a line once its cases pass.
+const KNOWN = fs.readFileSync(new URL("./known_mismatch.txt", import.meta.url), "utf8").split("\n")
+    .map((l) => l.replace(/#.*/, "").trim()).filter(Boolean)
+    .map((g) => new RegExp("^" + g.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*") + "$"));
+const isKnown = (name) => KNOWN.some((r) => r.test(name));
 
 const run = promisify(execFile);
 export const STEPS = 64;
@@ -44,12 +52,63 @@ function argmax(a) {
     return best;
 }
 
+// llama.cpp's answers depend only on the file's bytes, the prompt and
+// llama.cpp's version, so they are cached under that key (several worktrees
+// and repeated runs share the work; HEARTH_ORACLE_CACHE=off disables it). The logits
+// are stored as the float32 values llama.cpp produced, so nothing is lost.
+const ORACLE_VERSION = JSON.parse(fs.readFileSync(new URL("./node_modules/node-llama-cpp/package.json",
+    import.meta.url))).version;
+const CACHE_DIR = process.env.HEARTH_ORACLE_CACHE || path.join(os.homedir(), ".cache", "hearth", "oracle-v2");
+
+function cacheKey(file) {
+    const h = createHash("sha256");
+    h.update(`${ORACLE_VERSION} ${PROMPT.join(",")} ${STEPS}\n`);
+    h.update(fs.readFileSync(file));
+    return path.join(CACHE_DIR, h.digest("hex") + ".bin");
+}
+
+function cacheLoad(key) {
+    if (CACHE_DIR === "off" || !fs.existsSync(key)) return null;
+    const buf = fs.readFileSync(key);
+    const nVocab = buf.readInt32LE(0), n = buf.readInt32LE(4);
+    if (buf.length !== 8 + 4 * n + 4 * n * nVocab) return null;
+    const tokens = [], dists = [];
+    for (let s = 0; s < n; s++) tokens.push(buf.readInt32LE(8 + 4 * s));
+    const f = new Float32Array(buf.buffer.slice(buf.byteOffset + 8 + 4 * n, buf.byteOffset + buf.length));
+    for (let s = 0; s < n; s++) dists.push(softmax(f.subarray(s * nVocab, (s + 1) * nVocab)));
+    return {nVocab, tokens, dists};
+}
+
+function cacheStore(key, nVocab, tokens, logits) {
+    if (CACHE_DIR === "off") return;
+    const buf = Buffer.alloc(8 + 4 * tokens.length + 4 * tokens.length * nVocab);
+    buf.writeInt32LE(nVocab, 0);
+    buf.writeInt32LE(tokens.length, 4);
+    tokens.forEach((t, s) => buf.writeInt32LE(t, 8 + 4 * s));
+    logits.forEach((l, s) => Buffer.from(l.buffer).copy(buf, 8 + 4 * tokens.length + 4 * s * nVocab));
+    fs.mkdirSync(CACHE_DIR, {recursive: true});
+    const tmp = `${key}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, buf);
+    fs.renameSync(tmp, key); // atomic: concurrent runs never see half a file
+}
+
 // llama.cpp: greedy generation from PROMPT, the full distribution at each step.
-async function oracle(llama, path) {
+async function oracle(llama, file) {
+    const key = cacheKey(file);
+    const cached = cacheLoad(key);
+    if (cached) return cached;
+    const ref = await oracleRun(await llama(), file);
+    cacheStore(key, ref.nVocab, ref.tokens, ref.logits);
+    return ref;
+}
+
+async function oracleRun(llama, path) {
     const model = await llama.loadModel({modelPath: path});
     let nVocab = 0;
     const ctx = await model.createContext({
-        contextSize: 256, batchSize: 256, threads: 2, flashAttention: false,
+        // One thread: the results do not depend on it, and spinning worker
+        // threads slow everything down when tests share a loaded machine.
+        contextSize: 256, batchSize: 256, threads: 1, flashAttention: false,
         experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32",
     });
     try {
@@ -61,13 +120,13 @@ async function oracle(llama, path) {
             const out = await seq.controlledEvaluate(items);
             const map = out[input.length - 1].next.logits;
             nVocab = map.size;
-            const logits = new Float64Array(nVocab);
+            const logits = new Float32Array(nVocab);
             for (const [id, v] of map) logits[id] = v;
-            const p = softmax(Float32Array.from(logits));
+            logitsAll.push(logits);
+            const p = softmax(logits);
             const tok = argmax(p);
             tokens.push(tok);
             dists.push(p);
-            logitsAll.push(logits);
             input = [tok];
         }
         return {nVocab, tokens, dists, logits: logitsAll};
@@ -77,65 +136,21 @@ async function oracle(llama, path) {
     }
 }
 
-// The oracle's answer depends only on the file's bytes, the prompt and the step
-// count, so it is cached under that hash (HEARTH_ORACLE_CACHE, default
-// ~/.cache/hearth/oracle): reruns during development pay only for hearth's side.
-// The cache holds llama.cpp's own logits as float32, as llama.cpp produced them.
-const CACHE_DIR = process.env.HEARTH_ORACLE_CACHE || join(homedir(), ".cache", "hearth", "oracle");
-
-function cacheKey(path) {
-    const h = createHash("sha256");
-    h.update(readFileSync(path));
-    h.update(JSON.stringify({PROMPT, STEPS, v: 1}));
-    return h.digest("hex");
-}
-
-async function cachedOracle(llama, path) {
-    const file = join(CACHE_DIR, cacheKey(path) + ".bin");
-    try {
-        const buf = readFileSync(file);
-        const nVocab = buf.readUInt32LE(0);
-        const tokens = [], dists = [];
-        for (let s = 0; s < STEPS; s++) {
-            const off = 4 + s * nVocab * 4;
-            const logits = new Float32Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + off + nVocab * 4));
-            const p = softmax(logits);
-            tokens.push(argmax(p));
-            dists.push(p);
-        }
-        return {nVocab, tokens, dists};
-    } catch {
-        const ref = await oracle(llama, path);
-        const buf = Buffer.alloc(4 + STEPS * ref.nVocab * 4);
-        buf.writeUInt32LE(ref.nVocab, 0);
-        ref.logits.forEach((l, s) => Buffer.from(Float32Array.from(l).buffer).copy(buf, 4 + s * ref.nVocab * 4));
-        mkdirSync(CACHE_DIR, {recursive: true});
-        writeFileSync(file + ".tmp", buf);
-        renameSync(file + ".tmp", file);
-        return ref;
-    }
-}
-
-// hearth's JSON lines: one object per step with "probs", either a dense array
-// of n_vocab probabilities or [[id, p], ...] pairs.
+// hearth run --json prints one object whose "top" holds, for every step, the
+// --probs K most likely tokens as [id, p] pairs (K = n_vocab: all of them).
 function parseHearth(stdout, nVocab) {
-    const dists = [];
-    for (const line of stdout.split("\n")) {
-        if (!line.trim().startsWith("{")) continue;
-        const o = JSON.parse(line);
-        if (!o.probs) continue;
+    const o = JSON.parse(stdout.trim().split("\n").pop());
+    return (o.top ?? []).map((step) => {
         const p = new Float64Array(nVocab);
-        if (o.probs.length && Array.isArray(o.probs[0])) for (const [id, v] of o.probs) p[id] = v;
-        else for (let i = 0; i < nVocab; i++) p[i] = o.probs[i];
-        dists.push(p);
-    }
-    return dists;
+        for (const [id, v] of step) p[id] = v;
+        return p;
+    });
 }
 
 async function hearth(bin, path, forced, nVocab) {
     const args = ["run", "-m", path, "--ids", PROMPT.join(","), "--force-ids", forced.join(","), "--json",
         "--probs", String(nVocab), "--cache-type", "f32", "-t", "2", "-n", String(forced.length)];
-    const {stdout} = await run(bin, args, {maxBuffer: 1 << 30});
+    const {stdout} = await run(bin, args, {maxBuffer: 1 << 30, timeout: 300e3, killSignal: "SIGKILL"});
     return parseHearth(stdout, nVocab);
 }
 
@@ -175,11 +190,12 @@ async function main() {
             cases.push({name, path, cls});
         }
     }
-    const llama = await getLlama({gpu: false, build: "never", logLevel: LlamaLogLevel.error});
+    let instance = null; // started on the first cache miss only
+    const llama = async () => (instance ??= await getLlama({gpu: false, build: "never", logLevel: LlamaLogLevel.error}));
     let failed = 0;
     for (const c of cases) {
         const t0 = Date.now();
-        const ref = await cachedOracle(llama, c.path);
+        const ref = await oracle(llama, c.path);
         const meanH = ref.dists.reduce((a, p) => a + entropy(p), 0) / ref.dists.length;
         let line = `${c.name.padEnd(18)} H=${meanH.toFixed(2)}`, bad = [];
         if (!bin) {
@@ -207,10 +223,11 @@ async function main() {
             if (lim.meanKl !== undefined && r.meanKl > lim.meanKl) bad.push(`mean KL > ${lim.meanKl}`);
         }
         line += ` (${((Date.now() - t0) / 1000).toFixed(1)}s)`;
-        console.log(bad.length ? `FAIL ${line}: ${bad.join("; ")}` : `ok   ${line}`);
-        if (bad.length) failed++;
+        if (bad.length && isKnown(c.name)) console.log(`KNOWN ${line}: ${bad.join("; ")}`);
+        else console.log(bad.length ? `FAIL ${line}: ${bad.join("; ")}` : `ok   ${line}`);
+        if (bad.length && !isKnown(c.name)) failed++;
     }
-    await llama.dispose();
+    if (instance) await instance.dispose();
     if (failed) {
         console.log(`${failed} of ${cases.length} oracle cases failed`);
         process.exit(1);

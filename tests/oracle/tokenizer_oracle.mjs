@@ -85,6 +85,27 @@ for (const path of vocabs) {
         failures++;
         if (failures <= 12) console.log(`${name} ${what} text ${i} ${JSON.stringify(texts[i])}\n  llama.cpp: ${want}\n  hearth:    ${got}`);
     };
+    // Vocabulary facts: special ids, flags, end-of-generation set, attribute bits of every token.
+    const info = JSON.parse(execFileSync(hearth, ["tokenize", "-m", path, "--vocab-info"], {maxBuffer: 1 << 28}).toString());
+    const fact = (what, want, got) => {
+        checks++;
+        if (JSON.stringify(want) !== JSON.stringify(got)) {
+            failures++;
+            console.log(`${name} ${what}: llama.cpp ${JSON.stringify(want)?.slice(0, 300)}, hearth ${JSON.stringify(got)?.slice(0, 300)}`);
+        }
+    };
+    fact("bos", model.tokens.bos ?? -1, info.bos);
+    fact("eos", model.tokens.eos ?? -1, info.eos);
+    fact("eot", model.tokens.eot ?? -1, info.eot);
+    fact("add_bos", model.tokens.shouldPrependBosToken, info.add_bos);
+    const eog = [], attrDiff = [];
+    for (let id = 0; id < info.n_vocab; id++) {
+        if (model._model.isEogToken(id)) eog.push(id);
+        const a = model._model.getTokenAttributes(id);
+        if (a !== info.attr[id]) attrDiff.push([id, a, info.attr[id]]);
+    }
+    fact("eog ids", eog, info.eog);
+    fact("token attributes (id, llama.cpp, hearth)", [], attrDiff.slice(0, 10));
     for (const special of [false, true]) {
         const got = runHearth("tokenize", path, special ? ["--special"] : [], input);
         const wants = texts.map((t) => Array.from(model.tokenize(t, special)));

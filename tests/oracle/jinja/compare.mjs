@@ -27,11 +27,14 @@ process.env.TZ = "UTC";
 const [hearth, ...rest] = process.argv.slice(2);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-jinja-"));
 
+// What Node writes out: lone surrogates become U+FFFD.
+const bytesAsWritten = (s) => Buffer.from(s, "utf8").toString("utf8");
+
 function hf(src, ctx) {
   try {
-    return { output: new Template(src).render(ctx) };
+    return { output: bytesAsWritten(new Template(src).render(ctx)) };
   } catch (e) {
-    return { error: e.message };
+    return { error: bytesAsWritten(e.message) };
   }
 }
 

@@ -1,0 +1,246 @@
+/* Forward pass of the llama family (llama, mistral3, qwen2, qwen3): the
+ * differences between them are table facts (rope style, QK-norm, biases,
+ * attention temperature). Each step mirrors the ggml op llama.cpp uses, with
+ * the same float/double choices, so results agree within rounding. */
+#include <math.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "models/model_internal.h"
+
+static void rmsnorm(const float *x, const float *w, float *y, int n, float eps) {
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) sum += (double)(x[i] * x[i]);
+    const float mean = (float)(sum / n);
+    const float scale = 1.0f / sqrtf(mean + eps);
+    for (int i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
+}
+
+static float yarn_ramp(float low, float high, int i0) {
+    const float y = (i0 / 2 - low) / fmaxf(0.001f, high - low);
+    return 1 - fminf(1, fmaxf(0, y));
+}
+
+/* cos/sin pairs for one position, as ggml_rope_cache_init computes them. */
+static void rope_cache(const hr_hparams *hp, const float *freq_factors, int64_t pos, float *cache) {
+    const float theta_scale = powf(hp->rope_freq_base, -2.0f / hp->n_rot);
+    float theta = (float)pos;
+    for (int i0 = 0; i0 < hp->n_rot; i0 += 2) {
+        const float ff = freq_factors ? freq_factors[i0 / 2] : 1.0f;
+        const float theta_extrap = theta / ff;
+        const float theta_interp = hp->rope_freq_scale * theta_extrap;
+        float th = theta_interp, mscale = hp->rope_attn_factor;
+        if (hp->yarn_ext_factor != 0.0f) {
+            const float mix = yarn_ramp(hp->yarn_corr_dims[0], hp->yarn_corr_dims[1], i0) * hp->yarn_ext_factor;
+            th = theta_interp * (1 - mix) + theta_extrap * mix;
+            mscale *= 1.0f + 0.1f * logf(1.0f / hp->rope_freq_scale);
+        }
+        cache[i0] = cosf(th) * mscale;
+        cache[i0 + 1] = sinf(th) * mscale;
+        theta *= theta_scale;
+    }
+}
+
+static void rope_apply(hr_rope_style style, int n_rot, const float *cache, float *x) {
+    const int off = style == HR_ROPE_NORM ? 1 : n_rot / 2;
+    for (int i0 = 0; i0 < n_rot; i0 += 2) {
+        const int ic = style == HR_ROPE_NORM ? i0 : i0 / 2;
+        const float c = cache[i0], s = cache[i0 + 1];
+        const float x0 = x[ic], x1 = x[ic + off];
+        x[ic] = x0 * c - x1 * s;
+        x[ic + off] = x0 * s + x1 * c;
+    }
+}
+
+static void add_bias(float *y, const float *b, int n_tok, int64_t n) {
+    if (!b) return;
+    for (int t = 0; t < n_tok; t++)
+        for (int64_t i = 0; i < n; i++) y[(size_t)t * n + i] += b[i];
+}
+
+typedef struct {
+    hearth_session *s;
+    int layer, n, pos0;
+    atomic_int next;
+} attn_job;
+
+static void attn_task(void *ctx, int ith, int nth) {
+    (void)nth;
+    attn_job *j = ctx;
+    hearth_session *s = j->s;
+    const hearth_model *m = s->m;
+    const hr_hparams *hp = &m->hp;
+    const int hd = hp->head_dim, nh = hp->n_head, group = hp->n_head / hp->n_head_kv, dq = nh * hd;
+    float *scores = s->attn_scratch + (size_t)ith * s->attn_scratch_stride;
+    float *acc = scores + s->n_ctx;
+    uint8_t *qconv = (uint8_t *)(acc + hd);
+    const hr_type kt = s->kv_type;
+    const hr_type vdt = hr_type_traits_get(kt)->vec_dot_type;
+    hr_vec_dot_fn dot = m->kernels.vec_dot[kt];
+    hr_quantize_row_fn conv = m->kernels.quantize_row[vdt];
+    const size_t layer_off = (size_t)j->layer * s->n_ctx * s->kv_row_bytes;
+    const uint8_t *kc = s->k_cache + layer_off, *vc = s->v_cache + layer_off;
+    for (;;) {
+        int it = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (it >= j->n * nh) return;
+        const int t = it / nh, h = it % nh, kvh = h / group;
+        const int p = j->pos0 + t;
+        const float *q = s->q + (size_t)t * dq + (size_t)h * hd;
+        const void *qv = q;
+        if (vdt != HR_TYPE_F32) {
+            conv(q, qconv, hd);
+            qv = qconv;
+        }
+        const size_t head_off = hr_row_size(kt, (int64_t)kvh * hd);
+        float mx = -INFINITY;
+        for (int i = 0; i <= p; i++) {
+            float sc;
+            dot(hd, &sc, kc + (size_t)i * s->kv_row_bytes + head_off, qv);
+            sc *= hp->kq_scale;
+            scores[i] = sc;
+            if (sc > mx) mx = sc;
+        }
+        double sum = 0.0;
+        for (int i = 0; i <= p; i++) {
+            const float e = expf(scores[i] - mx);
+            scores[i] = e;
+            sum += (double)e;
+        }
+        const float inv = (float)(1.0 / sum);
+        for (int i = 0; i <= p; i++) scores[i] *= inv;
+        memset(acc, 0, (size_t)hd * sizeof *acc);
+        if (kt == HR_TYPE_F32) {
+            for (int i = 0; i <= p; i++) {
+                const float *vr = (const float *)(vc + (size_t)i * s->kv_row_bytes + head_off);
+                const float w = scores[i];
+                for (int d = 0; d < hd; d++) acc[d] += w * vr[d];
+            }
+        } else if (kt == HR_TYPE_F16) {
+            /* ggml multiplies F16 V by the probabilities rounded to F16 */
+            const float *tab = m->f16_table;
+            for (int i = 0; i <= p; i++) {
+                const hr_f16 *vr = (const hr_f16 *)(vc + (size_t)i * s->kv_row_bytes + head_off);
+                const float w = tab[hr_f32_to_f16(scores[i])];
+                for (int d = 0; d < hd; d++) acc[d] += w * tab[vr[d]];
+            }
+        } else { /* Q8_0 */
+            const float *tab = m->f16_table;
+            for (int i = 0; i <= p; i++) {
+                const hr_block_q8_0 *vb = (const hr_block_q8_0 *)(vc + (size_t)i * s->kv_row_bytes + head_off);
+                const float w = scores[i];
+                for (int b = 0; b < hd / HR_QK8_0; b++) {
+                    const float wd = w * tab[vb[b].d];
+                    float *a = acc + b * HR_QK8_0;
+                    for (int k = 0; k < HR_QK8_0; k++) a[k] += wd * (float)vb[b].qs[k];
+                }
+            }
+        }
+        memcpy(s->att + (size_t)t * dq + (size_t)h * hd, acc, (size_t)hd * sizeof *acc);
+    }
+}
+
+static void store_kv(hearth_session *s, int layer, int n, int pos0) {
+    const hr_hparams *hp = &s->m->hp;
+    const int dkv = hp->n_head_kv * hp->head_dim;
+    const size_t layer_off = (size_t)layer * s->n_ctx * s->kv_row_bytes;
+    for (int t = 0; t < n; t++) {
+        uint8_t *kd = s->k_cache + layer_off + (size_t)(pos0 + t) * s->kv_row_bytes;
+        uint8_t *vd = s->v_cache + layer_off + (size_t)(pos0 + t) * s->kv_row_bytes;
+        const float *ks = s->k + (size_t)t * dkv, *vs = s->v + (size_t)t * dkv;
+        if (s->kv_type == HR_TYPE_F32) {
+            memcpy(kd, ks, (size_t)dkv * sizeof(float));
+            memcpy(vd, vs, (size_t)dkv * sizeof(float));
+        } else {
+            hr_quantize_row_fn conv = s->m->kernels.quantize_row[s->kv_type];
+            conv(ks, kd, dkv);
+            conv(vs, vd, dkv);
+        }
+    }
+}
+
+void hr_llama_forward(hearth_session *s, const int32_t *tokens, int n, float *all) {
+    const hearth_model *m = s->m;
+    const hr_hparams *hp = &m->hp;
+    const int d = hp->n_embd, hd = hp->head_dim, nh = hp->n_head, nkv = hp->n_head_kv;
+    const int dq = nh * hd, dkv = nkv * hd, ff = hp->n_ff, nrot = hp->n_rot;
+    const int pos0 = s->n_past;
+    const hr_type_traits *et = hr_type_traits_get(m->tok_embd.type);
+
+    for (int t = 0; t < n; t++) {
+        et->to_float(m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes, s->x + (size_t)t * d, d);
+        rope_cache(hp, m->rope_freqs, pos0 + t, s->rope + (size_t)t * nrot);
+    }
+
+    for (int il = 0; il < hp->n_layer; il++) {
+        const hr_layer *L = &m->layers[il];
+        for (int t = 0; t < n; t++) rmsnorm(s->x + (size_t)t * d, L->attn_norm, s->xn + (size_t)t * d, d, hp->rms_eps);
+        {
+            const hr_weight *w[3] = {&L->wq, &L->wk, &L->wv};
+            float *o[3] = {s->q, s->k, s->v};
+            hr_matmul(m, &s->mm, 3, w, s->xn, n, o);
+        }
+        add_bias(s->q, L->bq, n, dq);
+        add_bias(s->k, L->bk, n, dkv);
+        add_bias(s->v, L->bv, n, dkv);
+        for (int t = 0; t < n; t++) {
+            const float *rc = s->rope + (size_t)t * nrot;
+            for (int h = 0; h < nh; h++) {
+                float *qh = s->q + (size_t)t * dq + (size_t)h * hd;
+                if (L->q_norm) rmsnorm(qh, L->q_norm, qh, hd, hp->rms_eps);
+                rope_apply(m->arch->rope, nrot, rc, qh);
+            }
+            for (int h = 0; h < nkv; h++) {
+                float *kh = s->k + (size_t)t * dkv + (size_t)h * hd;
+                if (L->k_norm) rmsnorm(kh, L->k_norm, kh, hd, hp->rms_eps);
+                rope_apply(m->arch->rope, nrot, rc, kh);
+            }
+            if (hp->attn_temp_scale != 0.0f) {
+                const float pos = (float)(pos0 + t);
+                const float sc = (float)(log(floor(pos / (float)hp->attn_temp_floor) + 1.0) * hp->attn_temp_scale + 1.0);
+                float *qt = s->q + (size_t)t * dq;
+                for (int i = 0; i < dq; i++) qt[i] *= sc;
+            }
+        }
+        store_kv(s, il, n, pos0);
+        attn_job aj = {.s = s, .layer = il, .n = n, .pos0 = pos0};
+        atomic_init(&aj.next, 0);
+        hr_threadpool_run(m->pool, attn_task, &aj);
+        {
+            const hr_weight *w[1] = {&L->wo};
+            float *o[1] = {s->xn};
+            hr_matmul(m, &s->mm, 1, w, s->att, n, o);
+        }
+        add_bias(s->xn, L->bo, n, d);
+        for (size_t i = 0; i < (size_t)n * d; i++) s->x[i] += s->xn[i];
+
+        for (int t = 0; t < n; t++) rmsnorm(s->x + (size_t)t * d, L->ffn_norm, s->xn + (size_t)t * d, d, hp->rms_eps);
+        {
+            const hr_weight *w[2] = {&L->gate, &L->up};
+            float *o[2] = {s->gate, s->up};
+            hr_matmul(m, &s->mm, 2, w, s->xn, n, o);
+        }
+        add_bias(s->gate, L->gate_b, n, ff);
+        add_bias(s->up, L->up_b, n, ff);
+        for (size_t i = 0; i < (size_t)n * ff; i++) {
+            const float g = s->gate[i];
+            s->gate[i] = g / (1.0f + expf(-g)) * s->up[i];
+        }
+        {
+            const hr_weight *w[1] = {&L->down};
+            float *o[1] = {s->xn};
+            hr_matmul(m, &s->mm, 1, w, s->gate, n, o);
+        }
+        add_bias(s->xn, L->down_b, n, d);
+        for (size_t i = 0; i < (size_t)n * d; i++) s->x[i] += s->xn[i];
+    }
+    s->n_past += n;
+
+    const int first = all ? 0 : n - 1, rows = n - first;
+    for (int t = first; t < n; t++) rmsnorm(s->x + (size_t)t * d, m->output_norm, s->xn + (size_t)t * d, d, hp->rms_eps);
+    const hr_weight *w[1] = {&m->output};
+    float *o[1] = {all ? all : s->logits};
+    hr_matmul(m, &s->mm, 1, w, s->xn + (size_t)first * d, rows, o);
+    add_bias(o[0], m->output_b, rows, hp->n_vocab);
+    if (all) memcpy(s->logits, all + (size_t)(n - 1) * hp->n_vocab, (size_t)hp->n_vocab * sizeof(float));
+    s->has_logits = true;
+}

@@ -1,0 +1,73 @@
+/*
+ * Internal model representation: hyperparameters read from GGUF metadata,
+ * weights as pointers into the memory-mapped file (never copied), small
+ * 1-D tensors (norms, biases, rope factors) converted to owned float arrays.
+ */
+#ifndef HR_MODELS_MODEL_H
+#define HR_MODELS_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gguf/gguf.h"
+#include "hearth.h"
+#include "kernels/kernels.h"
+#include "models/arch.h"
+#include "runtime/threadpool.h"
+
+typedef struct hr_weight {
+    const char *name;
+    hr_type type;
+    int64_t n_in;     /* ne[0]: row length */
+    int64_t n_out;    /* ne[1]: number of rows */
+    size_t row_bytes;
+    const uint8_t *data; /* into the mapping */
+} hr_weight;
+
+typedef struct hr_layer {
+    const float *attn_norm;
+    hr_weight wq, wk, wv, wo;
+    const float *bq, *bk, *bv, *bo; /* optional biases (NULL when absent) */
+    const float *q_norm, *k_norm;   /* [head_dim], qk_norm architectures */
+    const float *ffn_norm;
+    hr_weight gate, up, down;
+    const float *gate_b, *up_b, *down_b;
+} hr_layer;
+
+typedef enum { HR_ROPE_SCALING_NONE, HR_ROPE_SCALING_LINEAR, HR_ROPE_SCALING_YARN } hr_rope_scaling;
+
+typedef struct hr_hparams {
+    int32_t n_vocab, n_ctx_train, n_embd, n_layer, n_ff;
+    int32_t n_head, n_head_kv, head_dim, n_rot;
+    float rms_eps;
+    float kq_scale;
+    /* RoPE, resolved as llama.cpp resolves its context parameters. */
+    hr_rope_scaling rope_scaling;
+    float rope_freq_base, rope_freq_scale;
+    int32_t n_ctx_orig_yarn;
+    float yarn_ext_factor, yarn_beta_fast, yarn_beta_slow, rope_attn_factor; /* rope_attn_factor: mscale passed to rope */
+    float yarn_corr_dims[2];
+    /* Attention temperature (llama4-style, mistral3): 0 when off. */
+    float attn_temp_scale;
+    int32_t attn_temp_floor;
+} hr_hparams;
+
+struct hearth_model {
+    hr_gguf *gguf;
+    const hr_arch *arch;
+    hr_hparams hp;
+    hr_weight tok_embd, output;
+    const float *output_norm, *output_b;
+    const float *rope_freqs; /* [n_rot/2] or NULL */
+    hr_layer *layers;
+    hr_kernels kernels;
+    hr_threadpool *pool;
+    struct hr_tokenizer *tokenizer; /* NULL when the file has none */
+    float *f16_table; /* f16 bits -> float, for the cache */
+    float **owned;    /* float arrays to free */
+    size_t n_owned, cap_owned;
+    size_t weight_bytes;
+};
+
+#endif

@@ -1,0 +1,52 @@
+/* Internal interfaces between the engine's files (loader, session, forward pass). */
+#ifndef HR_MODELS_MODEL_INTERNAL_H
+#define HR_MODELS_MODEL_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "models/model.h"
+
+/* Tokenizer of the file (m->tokenizer), NULL when the file has no tokenizer.ggml.* metadata. */
+hearth_status hr_model_load_tokenizer(hearth_model *m, hearth_error *err);
+void hr_model_free_tokenizer(hearth_model *m);
+
+/* Activation buffers for matrix products: one per distinct vec_dot_type in a call. */
+#define HR_MM_MAX_W 3
+typedef struct hr_mm_scratch {
+    void *buf[HR_MM_MAX_W];
+    size_t cap; /* bytes of each buffer */
+} hr_mm_scratch;
+
+/* Bytes of each scratch buffer for n_tok rows of at most max_in elements. */
+size_t hr_mm_scratch_bytes(int n_tok, int64_t max_in);
+
+/* out[i][t][r] = dot(w[i] row r, x row t) for nw weights sharing the input length.
+ * x: n_tok rows of w[0]->n_in floats. Activations are converted once to each
+ * weight's vec_dot_type (F16 rounding, Q8_0/Q8_K quantization, as ggml). */
+void hr_matmul(const hearth_model *m, hr_mm_scratch *sc, int nw, const hr_weight *const *w, const float *x,
+               int n_tok, float *const *out);
+
+struct hearth_session {
+    hearth_model *m;
+    int32_t n_ctx, n_past, n_batch;
+    hearth_cache_type cache_type;
+    hr_type kv_type;
+    size_t kv_row_bytes; /* one position of one layer: n_head_kv * head_dim elements */
+    uint8_t *k_cache, *v_cache; /* [n_layer][n_ctx][kv_row_bytes] */
+    /* Scratch, sized for n_batch tokens at session creation. */
+    float *x, *xn, *q, *k, *v, *att, *gate, *up, *rope;
+    float *logits;   /* n_vocab, after the last token */
+    bool has_logits;
+    float *attn_scratch; /* per thread: n_ctx scores + head_dim accumulator + head_dim*4 bytes of converted q */
+    size_t attn_scratch_stride;
+    hr_mm_scratch mm;
+};
+
+/* One forward pass over n <= n_batch tokens at positions n_past.. ; writes the
+ * logits of the last token to s->logits, and of every token to all (n * n_vocab) when non-NULL. */
+void hr_llama_forward(hearth_session *s, const int32_t *tokens, int n, float *all);
+
+/* Type used in the KV cache for a cache type. */
+hr_type hr_cache_hr_type(hearth_cache_type t);
+
+#endif
