@@ -11,6 +11,10 @@
 
 #include "kernels/kernels.h"
 
+/* Full unrolling of the short inner loops of the K-quant kernels turns their
+ * per-iteration shuffle masks and offsets into constants (-O2 does not). */
+#define HR_UNROLL _Pragma("GCC unroll 8")
+
 /* Each fills every entry it implements, over a table already holding the
  * scalar kernels. Defined only in builds that compile that ISA's file. */
 void hr_kernels_fill_avx2(hr_kernels *k);

@@ -189,6 +189,18 @@ static inline __m256i k4_min_products(const uint32_t sm[4], const int16_t *bsums
     return _mm256_madd_epi16(loadu(bsums), m16);
 }
 
+/* The 8 q4_K/q5_K scales as i16 in lanes 0-7 of both 128-bit halves, and
+ * one of them broadcast to all 16 lanes (a byte shuffle, no trip through a
+ * general register). */
+static inline __m256i k4_scales16(const uint32_t sm[4]) {
+    __m128i s16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sm[1], (int)sm[0]));
+    return _mm256_broadcastsi128_si256(s16);
+}
+
+static inline __m256i k4_scale(__m256i sc16, int i) {
+    return _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * i)));
+}
+
 static void vec_dot_q4_K(int64_t n, float *s, const void *vx, const void *vy) {
     const hr_block_q4_K *x = vx;
     const hr_block_q8_K *y = vy;
@@ -197,19 +209,20 @@ static void vec_dot_q4_K(int64_t n, float *s, const void *vx, const void *vy) {
     for (int64_t b = 0; b < n / HR_QK_K; b++) {
         uint32_t sm[4];
         hr_k4_scales_words(x[b].scales, sm);
-        const uint8_t *sc = (const uint8_t *)sm;
+        const __m256i sc16 = k4_scales16(sm);
         const float d = f16(x[b].d) * y[b].d, dmin = f16(x[b].dmin) * y[b].d;
         accm = _mm256_fmadd_ps(_mm256_set1_ps(-dmin), _mm256_cvtepi32_ps(k4_min_products(sm, y[b].bsums)), accm);
         const uint8_t *q4 = x[b].qs;
         const int8_t *q8 = y[b].qs;
         __m256i sumi = _mm256_setzero_si256();
+        HR_UNROLL
         for (int j = 0; j < 4; j++) {
             __m256i bits = loadu(q4 + 32 * j);
             __m256i lo = _mm256_and_si256(bits, m4), hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
             __m256i plo = _mm256_maddubs_epi16(lo, loadu(q8 + 64 * j));
             __m256i phi = _mm256_maddubs_epi16(hi, loadu(q8 + 64 * j + 32));
-            plo = _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * j]));
-            phi = _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * j + 1]));
+            plo = _mm256_madd_epi16(plo, k4_scale(sc16, 2 * j));
+            phi = _mm256_madd_epi16(phi, k4_scale(sc16, 2 * j + 1));
             sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(plo, phi));
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
@@ -225,13 +238,14 @@ static void vec_dot_q5_K(int64_t n, float *s, const void *vx, const void *vy) {
     for (int64_t b = 0; b < n / HR_QK_K; b++) {
         uint32_t sm[4];
         hr_k4_scales_words(x[b].scales, sm);
-        const uint8_t *sc = (const uint8_t *)sm;
+        const __m256i sc16 = k4_scales16(sm);
         const float d = f16(x[b].d) * y[b].d, dmin = f16(x[b].dmin) * y[b].d;
         accm = _mm256_fmadd_ps(_mm256_set1_ps(-dmin), _mm256_cvtepi32_ps(k4_min_products(sm, y[b].bsums)), accm);
         const uint8_t *q4 = x[b].qs;
         const int8_t *q8 = y[b].qs;
         __m256i hbits = loadu(x[b].qh);
         __m256i sumi = _mm256_setzero_si256();
+        HR_UNROLL
         for (int j = 0; j < 4; j++) {
             __m256i bits = loadu(q4 + 32 * j);
             /* bit 2j of qh is the fifth bit of the low nibbles, 2j+1 of the high */
@@ -242,8 +256,8 @@ static void vec_dot_q5_K(int64_t n, float *s, const void *vx, const void *vy) {
             __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), hhi);
             __m256i plo = _mm256_maddubs_epi16(lo, loadu(q8 + 64 * j));
             __m256i phi = _mm256_maddubs_epi16(hi, loadu(q8 + 64 * j + 32));
-            plo = _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * j]));
-            phi = _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * j + 1]));
+            plo = _mm256_madd_epi16(plo, k4_scale(sc16, 2 * j));
+            phi = _mm256_madd_epi16(phi, k4_scale(sc16, 2 * j + 1));
             sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(plo, phi));
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
@@ -262,6 +276,7 @@ static void vec_dot_q6_K(int64_t n, float *s, const void *vx, const void *vy) {
         __m128i sc = _mm_loadu_si128((const __m128i *)x[b].scales);
         __m256i offset = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc), loadu(y[b].bsums));
         __m256i sumi = _mm256_setzero_si256();
+        HR_UNROLL
         for (int h = 0; h < 2; h++) {
             const uint8_t *ql = x[b].ql + 64 * h;
             const int8_t *q8 = y[b].qs + 128 * h;
@@ -272,6 +287,7 @@ static void vec_dot_q6_K(int64_t n, float *s, const void *vx, const void *vy) {
             w[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4), _mm256_and_si256(qh, m30));
             w[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
                                    _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+            HR_UNROLL
             for (int k = 0; k < 4; k++) {
                 __m256i p = _mm256_maddubs_epi16(w[k], loadu(q8 + 32 * k));
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scale_pair(sc, 4 * h + k)));
@@ -296,10 +312,12 @@ static void vec_dot_q2_K(int64_t n, float *s, const void *vx, const void *vy) {
         const float dall = y[b].d * f16(x[b].d), dmin = y[b].d * f16(x[b].dmin);
         accm = _mm256_fmadd_ps(_mm256_set1_ps(-dmin), _mm256_cvtepi32_ps(mp), accm);
         __m256i sumi = _mm256_setzero_si256();
+        HR_UNROLL
         for (int h = 0; h < 2; h++) {
             __m256i q2 = loadu(x[b].qs + 32 * h);
             const int8_t *q8 = y[b].qs + 128 * h;
-            for (int j = 0; j < 4; j++) {
+            HR_UNROLL
+        for (int j = 0; j < 4; j++) {
                 __m256i w = _mm256_and_si256(q2, m3);
                 q2 = _mm256_srli_epi16(q2, 2);
                 __m256i p = _mm256_maddubs_epi16(w, loadu(q8 + 32 * j));
@@ -322,10 +340,12 @@ static void vec_dot_q3_K(int64_t n, float *s, const void *vx, const void *vy) {
         __m128i sc = _mm_loadu_si128((const __m128i *)sc8);
         __m256i hm = loadu(x[b].hmask);
         __m256i sumi = _mm256_setzero_si256();
+        HR_UNROLL
         for (int h = 0; h < 2; h++) {
             __m256i q3 = loadu(x[b].qs + 32 * h);
             const int8_t *q8 = y[b].qs + 128 * h;
-            for (int j = 0; j < 4; j++) {
+            HR_UNROLL
+        for (int j = 0; j < 4; j++) {
                 /* w = low 2 bits - 4 unless the hmask bit (4h + j) is set */
                 __m256i bit = _mm256_set1_epi8((char)(1 << (4 * h + j)));
                 __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit);
@@ -433,7 +453,8 @@ static void quantize_q8_K(const float *x, void *vy, int64_t n) {
                       top = _mm256_set1_epi32(127);
         for (int k = 0; k < HR_QK_K; k += 32) {
             __m256i q[4];
-            for (int j = 0; j < 4; j++) {
+            HR_UNROLL
+        for (int j = 0; j < 4; j++) {
                 __m256 t = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(x + k + 8 * j), vs), magic);
                 __m256i i = _mm256_sub_epi32(_mm256_and_si256(_mm256_castps_si256(t), mant), bias);
                 q[j] = _mm256_min_epi32(i, top);

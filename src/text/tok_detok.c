@@ -50,11 +50,17 @@ static bool put_unescaped(tok_buf *b, const char *s, size_t n) {
     return true;
 }
 
+/* A token's rendering may not exceed this: llama.cpp's "[UNK_BYTE_0x..." form
+ * repeats the whole token text per unmapped character, which a hostile
+ * vocabulary could turn into gigabytes. */
+#define MAX_PIECE (1u << 20)
+
 /* Byte-level BPE text back to bytes; characters outside the mapping are shown
  * the way llama.cpp shows them ("[UNK_BYTE_0x..." followed by the token text). */
 static bool put_decoded(tok_buf *b, const char *s, size_t n) {
-    size_t i = 0;
+    size_t i = 0, start = b->n;
     while (i < n) {
+        if (b->n - start > MAX_PIECE) return false;
         uint32_t cp = tok_utf8_decode(s, n, &i);
         int byte = unicode_to_byte(cp);
         if (byte >= 0) {
@@ -97,8 +103,12 @@ hearth_status tok_pieces_init(hr_tokenizer *t, hearth_error *err) {
     if (!t->piece_off || !t->piece_len) goto nomem;
     for (int32_t i = 0; i < t->n_vocab; i++) {
         size_t before = b.n;
-        if (!render_piece(t, i, &b)) goto nomem;
-        if (b.n - before > INT32_MAX) return hr_fail(err, HEARTH_ERR_FORMAT, "token %d renders too long", i);
+        if (!render_piece(t, i, &b) || b.n - before > MAX_PIECE) {
+            bool too_long = b.n - before > MAX_PIECE;
+            free(b.p);
+            if (too_long) return hr_fail(err, HEARTH_ERR_FORMAT, "token %d renders to more than %u bytes", i, MAX_PIECE);
+            return hr_fail(err, HEARTH_ERR_NOMEM, "out of memory");
+        }
         t->piece_off[i] = before;
         t->piece_len[i] = (uint32_t)(b.n - before);
     }
