@@ -4,6 +4,8 @@
  * once per step instead of once per session; the per-sequence parts (KV store,
  * attention) run on each session's own cache at its own position, with the
  * same code as hr_llama_forward, so each row's result equals a lone eval.
+ * Keep the layer loop in step with hr_llama_forward: the serve test compares
+ * batched logprobs with lone ones.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -11,6 +13,8 @@
 
 #include "common/error.h"
 #include "models/model_internal.h"
+#include "models/moe.h"
+#include "models/vexp.h"
 
 /* Decodes n <= ss[0]->n_batch rows, using ss[0]'s scratch for the batch. */
 static void decode_group(hearth_session *const *ss, const int32_t *tokens, int n, float *logits) {
@@ -75,6 +79,12 @@ static void decode_group(hearth_session *const *ss, const int32_t *tokens, int n
         hr_llama_add_bias(B->xn, L->bo, n, d);
         for (size_t i = 0; i < (size_t)n * d; i++) B->x[i] += B->xn[i];
         for (int t = 0; t < n; t++) hr_llama_rmsnorm(B->x + (size_t)t * d, L->ffn_norm, B->xn + (size_t)t * d, d, hp->rms_eps);
+        if (m->moe) {
+            /* as hr_llama_forward: B->att is free once the attention output is added */
+            hr_moe_forward(m, B->moe, il, B->xn, n, B->att);
+            for (size_t i = 0; i < (size_t)n * d; i++) B->x[i] += B->att[i];
+            continue;
+        }
         {
             const hr_weight *w[2] = {&L->gate, &L->up};
             float *o[2] = {B->gate, B->up};
@@ -82,9 +92,12 @@ static void decode_group(hearth_session *const *ss, const int32_t *tokens, int n
         }
         hr_llama_add_bias(B->gate, L->gate_b, n, ff);
         hr_llama_add_bias(B->up, L->up_b, n, ff);
-        for (size_t i = 0; i < (size_t)n * ff; i++) {
-            const float g = B->gate[i];
-            B->gate[i] = g / (1.0f + expf(-g)) * B->up[i];
+        {
+            const hr_expf_fn ex = hr_expf_for_isa(m->kernels.isa);
+            for (size_t i = 0; i < (size_t)n * ff; i++) {
+                const float g = B->gate[i];
+                B->gate[i] = g / (1.0f + ex(-g)) * B->up[i];
+            }
         }
         {
             const hr_weight *w[1] = {&L->down};
@@ -121,7 +134,14 @@ hearth_status hearth_sessions_decode(hearth_session *const *ss, const int32_t *t
         for (size_t k = 0; k < i; k++)
             if (ss[k] == ss[i]) return hr_fail(err, HEARTH_ERR_INVALID, "session %zu appears twice", i);
     }
-    if (n == 1) return hearth_session_eval(ss[0], tokens, 1, err);
+    /* The hybrids (Gated DeltaNet, Mamba-2) have their own forward passes: one session at a time. */
+    if (n == 1 || m->nemotron || m->qwen35) {
+        for (size_t i = 0; i < n; i++) {
+            hearth_status st = hearth_session_eval(ss[i], tokens + i, 1, err);
+            if (st) return st;
+        }
+        return HEARTH_OK;
+    }
     size_t group = 0;
     for (size_t i = 0; i < n; i++)
         if ((size_t)ss[i]->n_batch > group) group = (size_t)ss[i]->n_batch;
