@@ -28,8 +28,11 @@ static json_t *load_json(const char *path, const char *what) {
     return j;
 }
 
-static int print_result(hearth_status st, char *out, size_t n, const hearth_error *err, int line) {
+static int print_result(hearth_status st, char *out, size_t n, const hearth_error *err, int line, bool parsed) {
     if (st != HEARTH_OK) {
+        /* Hugging Face's own message for a template cut short is a JavaScript TypeError; say what it means */
+        if (!parsed && !strncmp(err->message, "Cannot read properties of undefined", 35))
+            fprintf(stderr, "hearth: the template ends inside an unclosed block or expression\n");
         if (line > 0) return cli_die("template line %d: %s", line, err->message);
         return cli_die("template: %s", err->message);
     }
@@ -101,12 +104,13 @@ int cmd_template(int argc, char **argv) {
         hr_jinja *t;
         hearth_status st = hr_jinja_parse(src, len, &t, &err, &line);
         free(src);
-        if (st == HEARTH_OK) {
+        bool parsed = st == HEARTH_OK;
+        if (parsed) {
             st = hr_jinja_render(t, ctx, &opts, &out, &n, &err, &line);
             hr_jinja_free(t);
         }
         json_decref(ctx);
-        return print_result(st, out, n, &err, line);
+        return print_result(st, out, n, &err, line, parsed);
     }
     if (!model) {
         usage(stderr);
@@ -147,5 +151,5 @@ int cmd_template(int argc, char **argv) {
     hr_chat_template_free(ct);
     json_decref(msgs);
     json_decref(tools);
-    return print_result(st, out, n, &err, line);
+    return print_result(st, out, n, &err, line, true);
 }

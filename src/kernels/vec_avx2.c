@@ -335,9 +335,9 @@ static void vec_dot_q3_K(int64_t n, float *s, const void *vx, const void *vy) {
     const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < n / HR_QK_K; b++) {
-        int8_t sc8[16];
-        hr_q3k_unpack_scales(x[b].scales, sc8);
-        __m128i sc = _mm_loadu_si128((const __m128i *)sc8);
+        uint32_t sw[4];
+        hr_q3k_scales_words(x[b].scales, sw);
+        __m128i sc = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)sw), _mm_set1_epi8(32));
         __m256i hm = loadu(x[b].hmask);
         __m256i sumi = _mm256_setzero_si256();
         HR_UNROLL

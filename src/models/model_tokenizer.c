@@ -3,37 +3,25 @@
 #include "common/error.h"
 #include "models/model_internal.h"
 
-#if __has_include("text/tokenizer.h")
 #include "text/tokenizer.h"
-#define HAVE_TOKENIZER 1
-#else
-#define HAVE_TOKENIZER 0
-#endif
 
 hearth_status hr_model_load_tokenizer(hearth_model *m, hearth_error *err) {
     m->tokenizer = NULL;
-#if HAVE_TOKENIZER
     if (hr_gguf_find_key(m->gguf, "tokenizer.ggml.model") < 0) return HEARTH_OK;
     hr_tokenizer *t = NULL;
     hearth_status st = hr_tokenizer_new(m->gguf, &t, err);
     if (st) return st;
     m->tokenizer = (struct hr_tokenizer *)t;
-#else
-    (void)err;
-#endif
     return HEARTH_OK;
 }
 
 void hr_model_free_tokenizer(hearth_model *m) {
-#if HAVE_TOKENIZER
     hr_tokenizer_free((hr_tokenizer *)m->tokenizer);
-#endif
     m->tokenizer = NULL;
 }
 
 bool hearth_model_has_tokenizer(const hearth_model *m) { return m && m->tokenizer; }
 
-#if HAVE_TOKENIZER
 #define TOK(m) ((const hr_tokenizer *)(m)->tokenizer)
 
 bool hearth_model_add_bos(const hearth_model *m) { return m && m->tokenizer && hr_tokenizer_add_bos(TOK(m)); }
@@ -77,30 +65,4 @@ void hearth_detok_free(hearth_detok *d) {
     hr_detok_stream_free(d->s);
     free(d);
 }
-#else
-bool hearth_model_add_bos(const hearth_model *m) { (void)m; return false; }
 
-hearth_status hearth_tokenize(const hearth_model *m, const char *text, size_t len, bool add_bos, bool parse_special,
-                              int32_t **out, size_t *n_out, hearth_error *err) {
-    (void)m; (void)text; (void)len; (void)add_bos; (void)parse_special;
-    if (out) *out = NULL;
-    if (n_out) *n_out = 0;
-    return hr_fail(err, HEARTH_ERR_UNSUPPORTED, "this build has no tokenizer");
-}
-
-int hearth_token_to_piece(const hearth_model *m, int32_t id, bool special, char *buf, size_t cap) {
-    (void)m; (void)id; (void)special; (void)buf; (void)cap;
-    return -1;
-}
-
-bool hearth_token_is_eog(const hearth_model *m, int32_t id) { (void)m; (void)id; return false; }
-
-hearth_status hearth_detok_new(const hearth_model *m, bool special, hearth_detok **out, hearth_error *err) {
-    (void)m; (void)special;
-    if (out) *out = NULL;
-    return hr_fail(err, HEARTH_ERR_UNSUPPORTED, "this build has no tokenizer");
-}
-const char *hearth_detok_push(hearth_detok *d, int32_t id) { (void)d; (void)id; return ""; }
-const char *hearth_detok_flush(hearth_detok *d) { (void)d; return ""; }
-void hearth_detok_free(hearth_detok *d) { (void)d; }
-#endif
