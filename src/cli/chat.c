@@ -53,7 +53,7 @@ static int parse_args(int argc, char **argv, chat_opts *o) {
             if (a[0] == '-') return cli_die("%s needs a value (see hearth chat --help)", a);
             return cli_die("unexpected argument '%s' (see hearth chat --help)", a);
         }
-        const char *v = argv[i + 1];
+        const char *v = argv[++i];
         bool ok = true;
         int64_t seed;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
@@ -82,7 +82,6 @@ static int parse_args(int argc, char **argv, chat_opts *o) {
             o->seed_set = true;
         } else return cli_die("unknown option '%s' (see hearth chat --help)", a);
         if (!ok) return 1;
-        i++;
     }
     if (!o->model) return cli_die("chat: -m FILE is required (see hearth chat --help)");
     if (o->top_p < 0 || o->top_p > 1) return cli_die("--top-p expects a number in [0, 1], got %g", o->top_p);
