@@ -10,6 +10,7 @@ static const hr_arch arches[] = {
     {.name = "qwen3moe", .rope = HR_ROPE_NEOX, .qk_norm = true, .moe = true, .moe_norm_w = true},
     {.name = "qwen2moe", .rope = HR_ROPE_NEOX, .moe = true},
     {.name = "qwen35", .rope = HR_ROPE_NEOX, .qk_norm = true, .gdn = true},
+    {.name = "qwen35moe", .rope = HR_ROPE_NEOX, .qk_norm = true, .gdn = true, .moe = true, .moe_norm_w = true},
     {.name = "nemotron_h", .rope = HR_ROPE_NEOX, .mamba2 = true},
 };
 
@@ -20,4 +21,4 @@ const hr_arch *hr_arch_find(const char *name) {
     return NULL;
 }
 
-const char *hr_arch_supported_list(void) { return "llama, mistral3, qwen2, qwen3, qwen3moe, qwen2moe, qwen35, nemotron_h"; }
+const char *hr_arch_supported_list(void) { return "llama, mistral3, qwen2, qwen3, qwen3moe, qwen2moe, qwen35, qwen35moe, nemotron_h"; }
