@@ -49,6 +49,7 @@ typedef struct opts {
     int rope;         /* -1: the architecture's default */
     int64_t n_vocab_max, n_layer;
     int threads;
+    float out_gain; /* mean of the final norm's weights: the logits' scale */
     shape s;
 } opts;
 
@@ -67,7 +68,7 @@ static void usage(void) {
     fputs("usage: genmodel --arch llama|mistral3|qwen2|qwen3 --vocab VOCAB.gguf -o OUT.gguf\n"
           "  [--type f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|q2_K|q3_K|q4_K|q5_K|q6_K|q3_k_m|q4_k_s|q4_k_m|q5_k_m]\n"
           "  [--shape tiny|qwen3-0.6b|llama-3.2-1b] [--seed N] [--tied|--untied]\n"
-          "  [--rope-scaling none|linear|yarn|llama3] [--n-vocab N] [--layers N] [-t THREADS]\n",
+          "  [--rope-scaling none|linear|yarn|llama3] [--n-vocab N] [--layers N] [--logit-scale N] [-t THREADS]\n",
           stderr);
     exit(2);
 }
@@ -295,7 +296,7 @@ static void gen_row(const opts *o, const tensor *t, int64_t row, float *dst) {
         for (int64_t i = 0; i < t->ne[0]; i++) dst[i] = 1.0f + gauss(&st) * t->std;
         break;
     case INIT_OUTPUT_NORM:
-        for (int64_t i = 0; i < t->ne[0]; i++) dst[i] = 4.0f + gauss(&st) * t->std;
+        for (int64_t i = 0; i < t->ne[0]; i++) dst[i] = o->out_gain + gauss(&st) * t->std;
         break;
     case INIT_ROPE_LLAMA3:
         rope_llama3(o, dst, t->ne[0]);
@@ -514,7 +515,7 @@ static void write_model(const opts *o, const model *m, const hr_gguf *voc) {
 }
 
 int main(int argc, char **argv) {
-    opts o = {.arch = NULL, .shape_name = "tiny", .seed = 1, .tied = -1, .rope = -1, .threads = 2};
+    opts o = {.arch = NULL, .shape_name = "tiny", .seed = 1, .tied = -1, .rope = -1, .threads = 2, .out_gain = 4.0f};
     set_type(&o, "f32");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -529,6 +530,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--n-vocab")) o.n_vocab_max = parse_int(a, v, 16, 1 << 24);
         else if (!strcmp(a, "--layers")) o.n_layer = parse_int(a, v, 1, 512);
         else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) o.threads = (int)parse_int(a, v, 1, 64);
+        else if (!strcmp(a, "--logit-scale")) o.out_gain = (float)parse_int(a, v, 1, 64);
         else if (!strcmp(a, "--rope-scaling")) {
             static const char *names[] = {"none", "linear", "yarn", "llama3"};
             o.rope = -2;

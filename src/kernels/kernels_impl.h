@@ -96,6 +96,20 @@ static inline void hr_q3k_unpack_scales(const uint8_t *b, int8_t out[16]) {
     }
 }
 
+/* The same 16 scales as four words of bytes still offset by 32 (0..63):
+ * low nibbles of bytes 0-7 then their high nibbles, each with 2 top bits
+ * from bytes 8-11 taken 2 bits at a time per group of four scales. */
+static inline void hr_q3k_scales_words(const uint8_t *b, uint32_t out[4]) {
+    uint32_t a0, a1, t;
+    memcpy(&a0, b, 4);
+    memcpy(&a1, b + 4, 4);
+    memcpy(&t, b + 8, 4);
+    out[0] = (a0 & 0x0f0f0f0fu) | ((t & 0x03030303u) << 4);
+    out[1] = (a1 & 0x0f0f0f0fu) | (((t >> 2) & 0x03030303u) << 4);
+    out[2] = ((a0 >> 4) & 0x0f0f0f0fu) | (((t >> 4) & 0x03030303u) << 4);
+    out[3] = ((a1 >> 4) & 0x0f0f0f0fu) | (((t >> 6) & 0x03030303u) << 4);
+}
+
 static inline uint32_t hr_load_u32(const uint8_t *p) {
     uint32_t v;
     memcpy(&v, p, 4);

@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "kernels/kernels_impl.h"
+#include "kernels/x86_common.h"
 #include "tensor/quants.h"
 
 static inline float f16(hr_f16 h) { return _cvtsh_ss(h); }
@@ -107,72 +108,75 @@ static void vec_dot_bf16(int64_t n, float *s, const void *vx, const void *vy) {
 
 static void vec_dot_q8_0(int64_t n, float *s, const void *vx, const void *vy) {
     const hr_block_q8_0 *x = vx, *y = vy;
-    const int64_t nb = n / HR_QK8_0;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-    int64_t b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        __m256i p0 = dot_s8(loadu(x[b].qs), loadu(y[b].qs));
-        __m256i p1 = dot_s8(loadu(x[b + 1].qs), loadu(y[b + 1].qs));
-        a0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[b].d) * f16(y[b].d)), _mm256_cvtepi32_ps(p0), a0);
-        a1 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[b + 1].d) * f16(y[b + 1].d)), _mm256_cvtepi32_ps(p1), a1);
-    }
-    for (; b < nb; b++) {
-        __m256i p = dot_s8(loadu(x[b].qs), loadu(y[b].qs));
-        a0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[b].d) * f16(y[b].d)), _mm256_cvtepi32_ps(p), a0);
-    }
-    *s = hsum_ps(_mm256_add_ps(a0, a1));
+#define DOT(b) dot_s8(loadu(x[b].qs), loadu(y[b].qs))
+#define XD(b) x[b].d
+#define YD(b) y[b].d
+    HRX_DOT32_LOOP(n / HR_QK8_0, DOT, XD, YD, *s);
+#undef DOT
 }
 
 static void vec_dot_q4_0(int64_t n, float *s, const void *vx, const void *vy) {
     const hr_block_q4_0 *x = vx;
     const hr_block_q8_0 *y = vy;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < n / HR_QK4_0; b++) {
-        __m256i q = _mm256_sub_epi8(unpack_nibbles16(x[b].qs), _mm256_set1_epi8(8));
-        __m256i p = dot_s8(q, loadu(y[b].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[b].d) * f16(y[b].d)), _mm256_cvtepi32_ps(p), acc);
-    }
-    *s = hsum_ps(acc);
-}
-
-static void vec_dot_q4_1(int64_t n, float *s, const void *vx, const void *vy) {
-    const hr_block_q4_1 *x = vx;
-    const hr_block_q8_1 *y = vy;
-    __m256 acc = _mm256_setzero_ps();
-    float summ = 0.0f;
-    for (int64_t b = 0; b < n / HR_QK4_1; b++) {
-        __m256i p = dot_u8(unpack_nibbles16(x[b].qs), loadu(y[b].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[b].d) * f16(y[b].d)), _mm256_cvtepi32_ps(p), acc);
-        summ += f16(x[b].m) * f16(y[b].s);
-    }
-    *s = hsum_ps(acc) + summ;
+    const __m256i eight = _mm256_set1_epi8(8);
+#define DOT(b) dot_s8(_mm256_sub_epi8(unpack_nibbles16(x[b].qs), eight), loadu(y[b].qs))
+    HRX_DOT32_LOOP(n / HR_QK4_0, DOT, XD, YD, *s);
+#undef DOT
 }
 
 static void vec_dot_q5_0(int64_t n, float *s, const void *vx, const void *vy) {
     const hr_block_q5_0 *x = vx;
     const hr_block_q8_0 *y = vy;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < n / HR_QK5_0; b++) {
-        __m256i q = _mm256_or_si256(unpack_nibbles16(x[b].qs), unpack_bit5(x[b].qh));
-        q = _mm256_sub_epi8(q, _mm256_set1_epi8(16));
-        __m256i p = dot_s8(q, loadu(y[b].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[b].d) * f16(y[b].d)), _mm256_cvtepi32_ps(p), acc);
+    const __m256i sixteen = _mm256_set1_epi8(16);
+#define DOT(b) \
+    dot_s8(_mm256_sub_epi8(_mm256_or_si256(unpack_nibbles16(x[b].qs), unpack_bit5(x[b].qh)), sixteen), loadu(y[b].qs))
+    HRX_DOT32_LOOP(n / HR_QK5_0, DOT, XD, YD, *s);
+#undef DOT
+}
+
+/* q4_1 / q5_1: d * dy * sum(q * qy) + m * s, with s = dy * sum(qy) from q8_1. */
+static inline float sum_m_s(const uint8_t *x, size_t xs, const uint8_t *y, size_t ys, int64_t nb) {
+    __m128 acc = _mm_setzero_ps();
+    float tail = 0.0f;
+    int64_t b = 0;
+    uint16_t m[4], sv[4];
+    for (; b + 4 <= nb; b += 4) {
+        for (int k = 0; k < 4; k++) {
+            memcpy(&m[k], x + (size_t)(b + k) * xs, 2);
+            memcpy(&sv[k], y + (size_t)(b + k) * ys, 2);
+        }
+        acc = _mm_fmadd_ps(hrx_f16x4(m[0], m[1], m[2], m[3]), hrx_f16x4(sv[0], sv[1], sv[2], sv[3]), acc);
     }
-    *s = hsum_ps(acc);
+    for (; b < nb; b++) {
+        memcpy(&m[0], x + (size_t)b * xs, 2);
+        memcpy(&sv[0], y + (size_t)b * ys, 2);
+        tail += _cvtsh_ss(m[0]) * _cvtsh_ss(sv[0]);
+    }
+    return hrx_hsum_ps128(acc) + tail;
+}
+
+static void vec_dot_q4_1(int64_t n, float *s, const void *vx, const void *vy) {
+    const hr_block_q4_1 *x = vx;
+    const hr_block_q8_1 *y = vy;
+    const int64_t nb = n / HR_QK4_1;
+    float sum;
+#define DOT(b) dot_u8(unpack_nibbles16(x[b].qs), loadu(y[b].qs))
+    HRX_DOT32_LOOP(nb, DOT, XD, YD, sum);
+#undef DOT
+    *s = sum + sum_m_s((const uint8_t *)&x[0].m, sizeof *x, (const uint8_t *)&y[0].s, sizeof *y, nb);
 }
 
 static void vec_dot_q5_1(int64_t n, float *s, const void *vx, const void *vy) {
     const hr_block_q5_1 *x = vx;
     const hr_block_q8_1 *y = vy;
-    __m256 acc = _mm256_setzero_ps();
-    float summ = 0.0f;
-    for (int64_t b = 0; b < n / HR_QK5_1; b++) {
-        __m256i q = _mm256_or_si256(unpack_nibbles16(x[b].qs), unpack_bit5(x[b].qh));
-        __m256i p = dot_u8(q, loadu(y[b].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[b].d) * f16(y[b].d)), _mm256_cvtepi32_ps(p), acc);
-        summ += f16(x[b].m) * f16(y[b].s);
-    }
-    *s = hsum_ps(acc) + summ;
+    const int64_t nb = n / HR_QK5_1;
+    float sum;
+#define DOT(b) dot_u8(_mm256_or_si256(unpack_nibbles16(x[b].qs), unpack_bit5(x[b].qh)), loadu(y[b].qs))
+    HRX_DOT32_LOOP(nb, DOT, XD, YD, sum);
+#undef DOT
+#undef XD
+#undef YD
+    *s = sum + sum_m_s((const uint8_t *)&x[0].m, sizeof *x, (const uint8_t *)&y[0].s, sizeof *y, nb);
 }
 
 /* Scales of the two 16-element groups of 32 quants starting at group 2k, as
@@ -336,9 +340,9 @@ static void vec_dot_q3_K(int64_t n, float *s, const void *vx, const void *vy) {
     const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < n / HR_QK_K; b++) {
-        int8_t sc8[16];
-        hr_q3k_unpack_scales(x[b].scales, sc8);
-        __m128i sc = _mm_loadu_si128((const __m128i *)sc8);
+        uint32_t sw[4];
+        hr_q3k_scales_words(x[b].scales, sw);
+        __m128i sc = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)sw), _mm_set1_epi8(32));
         __m256i hm = loadu(x[b].hmask);
         __m256i sumi = _mm256_setzero_si256();
         HR_UNROLL

@@ -218,8 +218,10 @@ static void NEON_FN(q3_K)(int64_t n, float *s, const void *vx, const void *vy) {
     const uint8x16_t m3 = vdupq_n_u8(3), four = vdupq_n_u8(4);
     float sum = 0.0f;
     for (int64_t b = 0; b < n / HR_QK_K; b++) {
+        uint32_t sw[4];
         int8_t sc[16];
-        hr_q3k_unpack_scales(x[b].scales, sc);
+        hr_q3k_scales_words(x[b].scales, sw);
+        vst1q_s8(sc, vsubq_s8(vreinterpretq_s8_u32(vld1q_u32(sw)), vdupq_n_s8(32)));
         const uint8x16_t hm0 = vld1q_u8(x[b].hmask), hm1 = vld1q_u8(x[b].hmask + 16);
         int32x4_t isum = vdupq_n_s32(0);
         HR_UNROLL

@@ -9,9 +9,15 @@
 #include <immintrin.h>
 
 #include "kernels/kernels_impl.h"
-#include "kernels/x86_avx512.h"
+#include "kernels/x86_common.h"
 
 static inline __m256i loadu(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+
+/* 32 nibbles of a 32-element block: low nibbles are elements 0-15, high 16-31. */
+static inline __m256i nibbles(const uint8_t *qs, __m256i m4) {
+    __m128i raw = _mm_loadu_si128((const __m128i *)qs);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), m4);
+}
 
 /* sum x*y of signed bytes in 8 i32 lanes (y is never -128) */
 static inline __m256i dot_s8(__m256i x, __m256i y) {
@@ -20,34 +26,22 @@ static inline __m256i dot_s8(__m256i x, __m256i y) {
 
 static void vec_dot_q8_0(int64_t n, float *s, const void *vx, const void *vy) {
     const hr_block_q8_0 *x = vx, *y = vy;
-    const int64_t nb = n / HR_QK8_0;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-    int64_t b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        __m256i p0 = dot_s8(loadu(x[b].qs), loadu(y[b].qs));
-        __m256i p1 = dot_s8(loadu(x[b + 1].qs), loadu(y[b + 1].qs));
-        a0 = _mm256_fmadd_ps(_mm256_set1_ps(hr512_f16(x[b].d) * hr512_f16(y[b].d)), _mm256_cvtepi32_ps(p0), a0);
-        a1 = _mm256_fmadd_ps(_mm256_set1_ps(hr512_f16(x[b + 1].d) * hr512_f16(y[b + 1].d)), _mm256_cvtepi32_ps(p1), a1);
-    }
-    for (; b < nb; b++) {
-        __m256i p = dot_s8(loadu(x[b].qs), loadu(y[b].qs));
-        a0 = _mm256_fmadd_ps(_mm256_set1_ps(hr512_f16(x[b].d) * hr512_f16(y[b].d)), _mm256_cvtepi32_ps(p), a0);
-    }
-    *s = hr512_hsum256(_mm256_add_ps(a0, a1));
+#define DOT(b) dot_s8(loadu(x[b].qs), loadu(y[b].qs))
+#define XD(b) x[b].d
+#define YD(b) y[b].d
+    HRX_DOT32_LOOP(n / HR_QK8_0, DOT, XD, YD, *s);
+#undef DOT
 }
 
 static void vec_dot_q4_0(int64_t n, float *s, const void *vx, const void *vy) {
     const hr_block_q4_0 *x = vx;
     const hr_block_q8_0 *y = vy;
     const __m256i m4 = _mm256_set1_epi8(0xF), eight = _mm256_set1_epi8(8);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < n / HR_QK4_0; b++) {
-        __m128i raw = _mm_loadu_si128((const __m128i *)x[b].qs);
-        __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), m4);
-        __m256i p = dot_s8(_mm256_sub_epi8(q, eight), loadu(y[b].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(hr512_f16(x[b].d) * hr512_f16(y[b].d)), _mm256_cvtepi32_ps(p), acc);
-    }
-    *s = hr512_hsum256(acc);
+#define DOT(b) dot_s8(_mm256_sub_epi8(nibbles(x[b].qs, m4), eight), loadu(y[b].qs))
+    HRX_DOT32_LOOP(n / HR_QK4_0, DOT, XD, YD, *s);
+#undef DOT
+#undef XD
+#undef YD
 }
 
 void hr_kernels_fill_avx512vnni(hr_kernels *k) {
