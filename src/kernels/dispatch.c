@@ -49,17 +49,6 @@ static bool x86_has(hr_isa isa) {
     if (isa == HR_ISA_AVX512VNNI) return avx512 && (c & (1u << 11));
     return false;
 }
-
-/* AMX-INT8 with its tile state enabled by the OS: llama.cpp's x86 builds for
- * such CPUs multiply q4_0/q8_0 weights with AMX kernels, whose summation
- * order the x86 tables then mirror (hr_kernels_fill_amx_order). */
-static bool x86_has_amx(void) {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return false;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-    bool tile = d & (1u << 24), int8 = d & (1u << 25);
-    return tile && int8 && (read_xcr0() & 0x60000) == 0x60000; /* XTILECFG, XTILEDATA */
-}
 #endif
 
 #if defined(__aarch64__)
@@ -117,7 +106,6 @@ hearth_status hr_kernels_for_isa(hr_isa isa, hr_kernels *k, hearth_error *err) {
         hr_kernels_fill_avx2(k);
         if (isa != HR_ISA_AVX2) hr_kernels_fill_avx512(k);
         if (isa == HR_ISA_AVX512VNNI) hr_kernels_fill_avx512vnni(k);
-        if (x86_has_amx()) hr_kernels_fill_amx_order(k);
         break;
 #endif
 #if defined(__aarch64__)

@@ -20,9 +20,6 @@
 void hr_kernels_fill_avx2(hr_kernels *k);
 void hr_kernels_fill_avx512(hr_kernels *k);
 void hr_kernels_fill_avx512vnni(hr_kernels *k);
-/* q4_0/q8_0 dot products in the order of llama.cpp's AMX kernels (AVX2 code),
- * used on CPUs with AMX-INT8, where llama.cpp runs those. */
-void hr_kernels_fill_amx_order(hr_kernels *k);
 void hr_kernels_fill_neon(hr_kernels *k);
 void hr_kernels_fill_neon_dotprod(hr_kernels *k);
 

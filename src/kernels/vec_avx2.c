@@ -5,7 +5,6 @@
  * block's exact integer sum is then scaled in float, as the scalar kernels do.
  */
 #include <immintrin.h>
-#include <math.h>
 
 #include "kernels/kernels_impl.h"
 #include "kernels/x86_common.h"
@@ -367,36 +366,6 @@ static void vec_dot_q3_K(int64_t n, float *s, const void *vx, const void *vy) {
 }
 
 
-/* hsum of 8 exact i32 partial products */
-static inline int32_t hsum_i32(__m256i v) {
-    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
-    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
-    return _mm_cvtsi128_si32(t);
-}
-
-/* llama.cpp's AMX kernels (ggml-cpu/amx/mmq.cpp, used on CPUs with AMX-INT8
- * for q4_0/q8_0 weights) sum each block exactly in integers and chain one FMA
- * per block in order: acc = fma(isum, d_w * d_a, acc). */
-static void vec_dot_q8_0_seq(int64_t n, float *s, const void *vx, const void *vy) {
-    const hr_block_q8_0 *x = vx, *y = vy;
-    float acc = 0.0f;
-    for (int64_t b = 0; b < n / HR_QK8_0; b++)
-        acc = fmaf((float)hsum_i32(dot_s8(loadu(x[b].qs), loadu(y[b].qs))), f16(x[b].d) * f16(y[b].d), acc);
-    *s = acc;
-}
-
-static void vec_dot_q4_0_seq(int64_t n, float *s, const void *vx, const void *vy) {
-    const hr_block_q4_0 *x = vx;
-    const hr_block_q8_0 *y = vy;
-    float acc = 0.0f;
-    for (int64_t b = 0; b < n / HR_QK4_0; b++) {
-        __m256i q = _mm256_sub_epi8(unpack_nibbles16(x[b].qs), _mm256_set1_epi8(8));
-        acc = fmaf((float)hsum_i32(dot_s8(q, loadu(y[b].qs))), f16(x[b].d) * f16(y[b].d), acc);
-    }
-    *s = acc;
-}
-
 /* ---- activation quantizers, byte-identical to the reference ---- */
 
 static inline float hmax_ps(__m256 v) {
@@ -535,7 +504,3 @@ void hr_kernels_fill_avx2(hr_kernels *k) {
     k->quantize_row[HR_TYPE_F16] = quantize_f16;
 }
 
-void hr_kernels_fill_amx_order(hr_kernels *k) {
-    k->vec_dot[HR_TYPE_Q8_0] = vec_dot_q8_0_seq;
-    k->vec_dot[HR_TYPE_Q4_0] = vec_dot_q4_0_seq;
-}
