@@ -77,6 +77,9 @@ bool hearth_cache_type_from_name(const char *name, hearth_cache_type *out);
 const char *hearth_cache_type_name(hearth_cache_type t);
 /* Bytes of KV cache the model needs for n_ctx positions in a cache type. */
 uint64_t hearth_model_kv_bytes(const hearth_model *m, int32_t n_ctx, hearth_cache_type t);
+/* Bytes of the fixed per-sequence recurrent state (Mamba-2 / Gated DeltaNet
+ * layers), independent of the context length; 0 for pure transformers. */
+uint64_t hearth_model_state_bytes(const hearth_model *m);
 
 typedef struct hearth_session_params {
     int32_t n_ctx;        /* <= 0: the model's trained context, reduced (warning on stderr) to fit memory */

@@ -134,7 +134,8 @@ int cmd_info(int argc, char **argv) {
                    (unsigned long long)stats[t].bytes);
             first = false;
         }
-        printf("},\"weight_bytes\":%llu,\"kv_cache_bytes\":[", (unsigned long long)bytes);
+        printf("},\"weight_bytes\":%llu,\"recurrent_state_bytes\":%llu,\"kv_cache_bytes\":[", (unsigned long long)bytes,
+               (unsigned long long)hearth_model_state_bytes(m));
         for (int i = 0; i < n_ctxs; i++) {
             printf("%s{\"context\":%d", i ? "," : "", ctxs[i]);
             for (int c = 0; c < 3; c++)
@@ -161,6 +162,9 @@ int cmd_info(int argc, char **argv) {
                        (unsigned long long)stats[t].n_tensors, (unsigned long long)stats[t].params,
                        stats[t].bytes / 1048576.0);
         printf("memory:\n  weights      %10.2f MiB (memory-mapped)\n", bytes / 1048576.0);
+        if (hearth_model_state_bytes(m))
+            printf("  recurrent    %10.2f MiB per sequence, whatever the context\n",
+                   hearth_model_state_bytes(m) / 1048576.0);
         printf("  KV cache     %10s %10s %10s\n", "f16", "q8_0", "f32");
         for (int i = 0; i < n_ctxs; i++) {
             printf("  %7d%s", ctxs[i], ctxs[i] == n_ctx_train ? "*" : " ");

@@ -7,6 +7,10 @@ static const hr_arch arches[] = {
     {.name = "mistral3", .rope = HR_ROPE_NORM, .rope_freqs = true, .yarn_keys = true, .attn_temp = true},
     {.name = "qwen2", .rope = HR_ROPE_NEOX},
     {.name = "qwen3", .rope = HR_ROPE_NEOX, .qk_norm = true},
+    {.name = "qwen3moe", .rope = HR_ROPE_NEOX, .qk_norm = true, .moe = true, .moe_norm_w = true},
+    {.name = "qwen2moe", .rope = HR_ROPE_NEOX, .moe = true},
+    {.name = "qwen35", .rope = HR_ROPE_NEOX, .qk_norm = true, .gdn = true},
+    {.name = "nemotron_h", .rope = HR_ROPE_NEOX, .mamba2 = true},
 };
 
 const hr_arch *hr_arch_find(const char *name) {
@@ -16,4 +20,4 @@ const hr_arch *hr_arch_find(const char *name) {
     return NULL;
 }
 
-const char *hr_arch_supported_list(void) { return "llama, mistral3, qwen2, qwen3"; }
+const char *hr_arch_supported_list(void) { return "llama, mistral3, qwen2, qwen3, qwen3moe, qwen2moe, qwen35, nemotron_h"; }

@@ -20,6 +20,11 @@ typedef struct hr_arch {
     bool rope_freqs;          /* may carry rope_freqs.weight (llama3-style frequency factors) */
     bool yarn_keys;           /* reads rope.scaling.yarn_beta_fast/_slow and yarn_log_multiplier */
     bool attn_temp;           /* reads attention.temperature_scale (llama4-style Q scaling) */
+    bool moe;                 /* FFN is a mixture of experts (models/moe.c) */
+    bool moe_sigmoid;         /* router gating: sigmoid instead of softmax */
+    bool moe_norm_w;          /* top-k weights renormalised to sum 1 */
+    bool gdn;                 /* Gated DeltaNet hybrid with its own forward pass (models/qwen35.c) */
+    bool mamba2;              /* Mamba-2 hybrid with its own metadata and forward pass (models/nemotron_h.c) */
 } hr_arch;
 
 /* Table row for an architecture name; NULL when unsupported. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "models/model_internal.h"
+#include "models/moe.h"
 
 static void rmsnorm(const float *x, const float *w, float *y, int n, float eps) {
     double sum = 0.0;
@@ -214,6 +215,12 @@ void hr_llama_forward(hearth_session *s, const int32_t *tokens, int n, float *al
         for (size_t i = 0; i < (size_t)n * d; i++) s->x[i] += s->xn[i];
 
         for (int t = 0; t < n; t++) rmsnorm(s->x + (size_t)t * d, L->ffn_norm, s->xn + (size_t)t * d, d, hp->rms_eps);
+        if (m->moe) {
+            /* s->att (n * max(dq, d) floats) is free once the attention output is added */
+            hr_moe_forward(m, s->moe, il, s->xn, n, s->att);
+            for (size_t i = 0; i < (size_t)n * d; i++) s->x[i] += s->att[i];
+            continue;
+        }
         {
             const hr_weight *w[2] = {&L->gate, &L->up};
             float *o[2] = {s->gate, s->up};

@@ -35,6 +35,8 @@ typedef struct hr_layer {
     const float *gate_b, *up_b, *down_b;
 } hr_layer;
 
+struct hr_moe_model; /* models/moe.h */
+
 typedef enum { HR_ROPE_SCALING_NONE, HR_ROPE_SCALING_LINEAR, HR_ROPE_SCALING_YARN } hr_rope_scaling;
 
 typedef struct hr_hparams {
@@ -68,6 +70,9 @@ struct hearth_model {
     float **owned;    /* float arrays to free */
     size_t n_owned, cap_owned;
     size_t weight_bytes;
+    struct hr_moe_model *moe; /* expert layers (arch->moe), else NULL */
+    struct hr_qwen35_model *qwen35; /* recurrent layers (arch->gdn), else NULL */
+    struct hr_nemotron_model *nemotron; /* Mamba-2 hybrid layers (arch->mamba2), else NULL */
 };
 
 #endif

@@ -40,6 +40,8 @@ struct hearth_session {
     float *attn_scratch; /* per thread: n_ctx scores + head_dim accumulator + head_dim*4 bytes of converted q */
     size_t attn_scratch_stride;
     hr_mm_scratch mm;
+    struct hr_moe_scratch *moe; /* arch->moe only */
+    struct hr_qwen35_session *qwen35; /* arch->gdn only: recurrent state and scratch */
 };
 
 /* One forward pass over n <= n_batch tokens at positions n_past.. ; writes the

@@ -9,6 +9,9 @@
 #include "common/error.h"
 #include "models/model.h"
 #include "models/model_internal.h"
+#include "models/moe.h"
+#include "models/nemotron_h.h"
+#include "models/qwen35.h"
 #include "tensor/types.h"
 
 #define MAX_DIM (1 << 20)
@@ -133,6 +136,7 @@ static hearth_status load_hparams(hearth_model *m, hearth_error *err) {
     const char *an = m->arch->name;
     hr_hparams *hp = &m->hp;
     hearth_status st;
+    if (m->arch->mamba2) return hr_nemotron_h_hparams(m, err);
     if ((st = get_dim(g, an, "context_length", true, &hp->n_ctx_train, err)) ||
         (st = get_dim(g, an, "embedding_length", true, &hp->n_embd, err)) ||
         (st = get_dim(g, an, "block_count", true, &hp->n_layer, err)) ||
@@ -156,7 +160,7 @@ static hearth_status load_hparams(hearth_model *m, hearth_error *err) {
                        hp->head_dim, head_dim_v);
     hp->n_rot = hp->head_dim;
     if ((st = get_dim(g, an, "rope.dimension_count", false, &hp->n_rot, err))) return st;
-    if (hp->n_rot != hp->head_dim)
+    if (hp->n_rot != hp->head_dim && !m->arch->gdn)
         return hr_fail(err, HEARTH_ERR_UNSUPPORTED, "%s: rope.dimension_count %d differs from the head size %d", an,
                        hp->n_rot, hp->head_dim);
 
@@ -253,7 +257,7 @@ static hearth_status load_tensors(hearth_model *m, hearth_error *err) {
     if (!m->layers) return hr_fail(err, HEARTH_ERR_NOMEM, "out of memory");
     char nm[96];
 #define N(suffix) (snprintf(nm, sizeof nm, "blk.%d." suffix, il), nm)
-    for (int il = 0; il < hp->n_layer; il++) {
+    for (int il = 0; il < hp->n_layer && !m->arch->gdn && !m->arch->mamba2; il++) {
         hr_layer *L = &m->layers[il];
         if ((st = load_vec(m, N("attn_norm.weight"), true, d, &L->attn_norm, err)) ||
             (st = load_weight(m, N("attn_q.weight"), true, d, dq, &L->wq, err)) ||
@@ -265,9 +269,9 @@ static hearth_status load_tensors(hearth_model *m, hearth_error *err) {
             (st = load_vec(m, N("attn_v.bias"), false, dkv, &L->bv, err)) ||
             (st = load_vec(m, N("attn_output.bias"), false, d, &L->bo, err)) ||
             (st = load_vec(m, N("ffn_norm.weight"), true, d, &L->ffn_norm, err)) ||
-            (st = load_weight(m, N("ffn_gate.weight"), true, d, hp->n_ff, &L->gate, err)) ||
-            (st = load_weight(m, N("ffn_up.weight"), true, d, hp->n_ff, &L->up, err)) ||
-            (st = load_weight(m, N("ffn_down.weight"), true, hp->n_ff, d, &L->down, err)) ||
+            (st = load_weight(m, N("ffn_gate.weight"), !m->arch->moe, d, hp->n_ff, &L->gate, err)) ||
+            (st = load_weight(m, N("ffn_up.weight"), !m->arch->moe, d, hp->n_ff, &L->up, err)) ||
+            (st = load_weight(m, N("ffn_down.weight"), !m->arch->moe, hp->n_ff, d, &L->down, err)) ||
             (st = load_vec(m, N("ffn_gate.bias"), false, hp->n_ff, &L->gate_b, err)) ||
             (st = load_vec(m, N("ffn_up.bias"), false, hp->n_ff, &L->up_b, err)) ||
             (st = load_vec(m, N("ffn_down.bias"), false, d, &L->down_b, err)))
@@ -277,6 +281,9 @@ static hearth_status load_tensors(hearth_model *m, hearth_error *err) {
             return st;
     }
 #undef N
+    if (m->arch->moe && (st = hr_moe_load(m, err))) return st;
+    if (m->arch->gdn && (st = hr_qwen35_load(m, err))) return st;
+    if (m->arch->mamba2 && (st = hr_nemotron_h_load(m, err))) return st;
     return HEARTH_OK;
 }
 
@@ -323,6 +330,9 @@ void hearth_model_free(hearth_model *m) {
     if (!m) return;
     hr_threadpool_free(m->pool);
     hr_model_free_tokenizer(m);
+    hr_moe_free(m);
+    hr_qwen35_free(m);
+    hr_nemotron_h_free(m);
     for (size_t i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
     free(m->layers);

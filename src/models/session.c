@@ -6,6 +6,9 @@
 
 #include "common/error.h"
 #include "models/model_internal.h"
+#include "models/moe.h"
+#include "models/nemotron_h.h"
+#include "models/qwen35.h"
 
 hr_type hr_cache_hr_type(hearth_cache_type t) {
     switch (t) {
@@ -33,7 +36,7 @@ uint64_t hearth_model_kv_bytes(const hearth_model *m, int32_t n_ctx, hearth_cach
     uint64_t row = hr_row_size(hr_cache_hr_type(t), (int64_t)hp->n_head_kv * hp->head_dim);
     if (row == 0) /* q8_0 needs whole blocks: rounded up for the estimate */
         row = (uint64_t)((hp->n_head_kv * hp->head_dim + HR_QK8_0 - 1) / HR_QK8_0) * sizeof(hr_block_q8_0);
-    return 2ull * (uint64_t)hp->n_layer * (uint64_t)n_ctx * row;
+    return 2ull * (uint64_t)hr_model_kv_layers(m) * (uint64_t)n_ctx * row;
 }
 
 /* MemAvailable from /proc/meminfo in bytes; 0 when unknown. */
@@ -110,9 +113,9 @@ hearth_status hearth_session_new(hearth_model *m, const hearth_session_params *p
     s->cache_type = p.cache_type;
     s->kv_type = kt;
     s->kv_row_bytes = hr_row_size(kt, (int64_t)hp->n_head_kv * hp->head_dim);
-    size_t kv = (size_t)hp->n_layer * (size_t)s->n_ctx * s->kv_row_bytes;
-    s->k_cache = malloc(kv);
-    s->v_cache = malloc(kv);
+    size_t kv = (size_t)hr_model_kv_layers(m) * (size_t)s->n_ctx * s->kv_row_bytes;
+    s->k_cache = malloc(kv ? kv : 1); /* a model may have no attention layer */
+    s->v_cache = malloc(kv ? kv : 1);
     size_t sb = scratch_bytes(m, s->n_batch, s->n_ctx, &s->attn_scratch_stride);
     float *scratch = malloc(sb);
     int nt = hr_threadpool_n_threads(m->pool);
@@ -141,6 +144,13 @@ hearth_status hearth_session_new(hearth_model *m, const hearth_session_params *p
     s->gate = cur; cur += nb * ff;
     s->up = cur; cur += nb * ff;
     s->rope = cur;
+    if (m->moe || m->qwen35 || m->nemotron) {
+        hearth_status st = m->moe ? hr_moe_scratch_new(m, s->n_batch, &s->moe, err) : hr_qwen35_session_new(s, err);
+        if (st) {
+            hearth_session_free(s);
+            return st;
+        }
+    }
     *out = s;
     return HEARTH_OK;
 }
@@ -153,6 +163,8 @@ void hearth_session_free(hearth_session *s) {
     free(s->attn_scratch);
     free(s->logits);
     for (int i = 0; i < HR_MM_MAX_W; i++) free(s->mm.buf[i]);
+    hr_moe_scratch_free(s->moe);
+    hr_qwen35_session_free(s->qwen35);
     free(s);
 }
 
@@ -173,7 +185,9 @@ static hearth_status eval_impl(hearth_session *s, const int32_t *tokens, size_t 
                        s->n_ctx, n);
     for (size_t i = 0; i < n; i += (size_t)s->n_batch) {
         int nb = (int)(n - i < (size_t)s->n_batch ? n - i : (size_t)s->n_batch);
-        hr_llama_forward(s, tokens + i, nb, all ? all + i * (size_t)nv : NULL);
+        if (s->m->nemotron) hr_nemotron_h_forward(s, tokens + i, nb, all ? all + i * (size_t)nv : NULL);
+        else if (s->qwen35) hr_qwen35_forward(s, tokens + i, nb, all ? all + i * (size_t)nv : NULL);
+        else hr_llama_forward(s, tokens + i, nb, all ? all + i * (size_t)nv : NULL);
     }
     return HEARTH_OK;
 }
@@ -192,6 +206,12 @@ hearth_status hearth_session_truncate(hearth_session *s, int32_t n_keep, hearth_
     if (!s) return hr_fail(err, HEARTH_ERR_INVALID, "session is NULL");
     if (n_keep < 0 || n_keep > s->n_past)
         return hr_fail(err, HEARTH_ERR_RANGE, "cannot keep %d positions: the cache holds %d", n_keep, s->n_past);
+    /* A recurrent state holds only the latest position: it can be kept whole or restarted. */
+    if (s->qwen35 && n_keep != s->n_past && n_keep != 0)
+        return hr_fail(err, HEARTH_ERR_UNSUPPORTED,
+                       "cannot keep %d of %d positions: this model's recurrent state cannot be rewound", n_keep,
+                       s->n_past);
+    if (s->qwen35 && n_keep == 0) hr_qwen35_session_reset(s->qwen35);
     s->n_past = n_keep;
     s->has_logits = false;
     return HEARTH_OK;
@@ -201,4 +221,5 @@ void hearth_session_reset(hearth_session *s) {
     if (!s) return;
     s->n_past = 0;
     s->has_logits = false;
+    hr_qwen35_session_reset(s->qwen35);
 }

@@ -29,6 +29,12 @@ export const STEPS = 64;
 // ~20 fixed ids below 4096 (the tiny models' vocabulary), starting with BOS.
 export const PROMPT = [1, 450, 496, 1735, 1701, 2991, 432, 1720, 975, 278, 1736, 1120, 2988, 13, 1576, 748, 310,
     3444, 338, 3681];
+// HEARTH_ORACLE_PROMPT_LEN=N lengthens the prompt to N fixed ids (recurrent
+// models: prompts longer than one processing chunk); HEARTH_ORACLE_BATCH=B
+// has hearth process the prompt in batches of B tokens.
+const PROMPT_LEN = Number(process.env.HEARTH_ORACLE_PROMPT_LEN || 0);
+for (let i = PROMPT.length; i < PROMPT_LEN; i++) PROMPT.push(16 + (PROMPT[i - 20] * 7 + i * 131) % 4000);
+const HEARTH_BATCH = process.env.HEARTH_ORACLE_BATCH || "";
 
 // Quantized cases: top-1 agreement is pooled over all their steps (99% of 64
 // steps would allow no miss at all). A step where hearth's top token is one the
@@ -168,6 +174,7 @@ function parseHearth(stdout, nVocab) {
 async function hearth(bin, path, forced, nVocab) {
     const args = ["run", "-m", path, "--ids", PROMPT.join(","), "--force-ids", forced.join(","), "--json",
         "--probs", String(nVocab), "--cache-type", "f32", "-t", "2", "-n", String(forced.length)];
+    if (HEARTH_BATCH) args.push("-b", HEARTH_BATCH);
     const {stdout} = await run(bin, args, {maxBuffer: 1 << 30, timeout: 300e3, killSignal: "SIGKILL"});
     return parseHearth(stdout, nVocab);
 }

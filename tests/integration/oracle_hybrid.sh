@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# hearth against llama.cpp (node-llama-cpp) on tiny random-weight models of the
+# mixture-of-experts and hybrid architectures (tools/genmodel_hybrid.c), with
+# the real Qwen 3.5 vocabulary cut to 4096 tokens: 64 teacher-forced steps,
+# F32 identical greedy tokens and max |dp| <= 1e-3, quantized top-1 >= 99% and
+# mean KL <= 1e-3 (tests/oracle/compare.mjs; quantized files with logit scale 2,
+# as oracle_models.sh, since rounded activations make sharper near-ties fall
+# either way). The recurrent models get a
+# 100-token prompt that hearth processes in batches of 32, so the state is
+# carried across prompt chunks and then through single-token decoding.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+vocab="$root/../shared/vocab/ggml-vocab-qwen35.gguf"
+[ -f "$vocab" ] || { echo "missing $vocab"; exit 1; }
+bash "$root/tests/oracle/install.sh"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+gen() { # list name class genmodel_hybrid-args...
+  local -n list=$1; local name=$2 cls=$3; shift 3
+  "$BUILD/genmodel_hybrid" --vocab "$vocab" --n-vocab 4096 -o "$tmp/$name.gguf" "$@"
+  list+=("$name:$tmp/$name.gguf:$cls")
+}
+moe=() recurrent=()
+gen moe qwen3moe-f32 f32 --arch qwen3moe --seed 7
+gen moe qwen3moe-q8_0 quant --arch qwen3moe --type q8_0 --seed 9 --logit-scale 2
+gen moe qwen2moe-f32 f32 --arch qwen2moe --seed 10
+gen moe qwen2moe-q8_0 quant --arch qwen2moe --type q8_0 --seed 11 --logit-scale 2
+gen recurrent qwen35-f32 f32 --arch qwen35 --seed 21
+gen recurrent qwen35-q8_0 quant --arch qwen35 --type q8_0 --seed 22 --logit-scale 2
+gen recurrent nemotron_h-f32 f32 --arch nemotron_h --seed 41
+gen recurrent nemotron_h-q8_0 quant --arch nemotron_h --type q8_0 --seed 42 --logit-scale 2
+rc=0
+node "$root/tests/oracle/compare.mjs" --hearth "$HEARTH" "${moe[@]}" || rc=1
+HEARTH_ORACLE_PROMPT_LEN=100 HEARTH_ORACLE_BATCH=32 \
+  node "$root/tests/oracle/compare.mjs" --hearth "$HEARTH" "${recurrent[@]}" || rc=1
+exit $rc
