@@ -40,7 +40,12 @@ typedef struct hr_kernels {
 /* Fills k with the best kernels this CPU supports. When override is non-NULL
  * (normally getenv("HEARTH_ISA"): "scalar", "avx2", "avx512", "avx512vnni",
  * "neon", "neon-dotprod") that ISA is used instead, and asking for one the CPU
- * or the build lacks is an error. */
+ * or the build lacks is an error (HEARTH_ERR_UNSUPPORTED; an unknown name is
+ * HEARTH_ERR_INVALID). NULL, "" and "auto" mean detect. Every ISA's table has
+ * every type: what an ISA does not vectorise falls back to the next narrower
+ * ISA's kernel, down to scalar. SIMD activation quantizers write the same bytes
+ * as the scalar (ggml reference) ones; vec_dot results differ from scalar only
+ * by float summation order. */
 hearth_status hr_kernels_select(const char *override, hr_kernels *k, hearth_error *err);
 
 /* The scalar kernels, always available (tests compare every ISA with these). */

@@ -8,6 +8,7 @@
 
 #include "models/model_internal.h"
 #include "models/moe.h"
+#include "models/vexp.h"
 
 static void rmsnorm(const float *x, const float *w, float *y, int n, float eps) {
     double sum = 0.0;
@@ -101,11 +102,22 @@ static void attn_task(void *ctx, int ith, int nth) {
             scores[i] = sc;
             if (sc > mx) mx = sc;
         }
+        /* exp and the sum grouped as ggml's vector softmax does: lanes of a block
+         * are added pairwise (halves first), blocks in double; the row is padded
+         * with masked (zero) terms up to a whole block as llama.cpp's KV view is. */
+        const hr_expf_fn ex = hr_expf_for_isa(m->kernels.isa);
+        const int lanes = hr_expf_lanes(m->kernels.isa);
         double sum = 0.0;
-        for (int i = 0; i <= p; i++) {
-            const float e = expf(scores[i] - mx);
-            scores[i] = e;
-            sum += (double)e;
+        for (int i0 = 0; i0 <= p; i0 += lanes) {
+            float v[16];
+            for (int l = 0; l < lanes; l++) {
+                const int i = i0 + l;
+                v[l] = i <= p ? ex(scores[i] - mx) : 0.0f;
+                if (i <= p) scores[i] = v[l];
+            }
+            for (int w = lanes / 2; w >= 1; w /= 2)
+                for (int l = 0; l < w; l++) v[l] += v[l + w];
+            sum += (double)v[0];
         }
         const float inv = (float)(1.0 / sum);
         for (int i = 0; i <= p; i++) scores[i] *= inv;
@@ -228,9 +240,12 @@ void hr_llama_forward(hearth_session *s, const int32_t *tokens, int n, float *al
         }
         add_bias(s->gate, L->gate_b, n, ff);
         add_bias(s->up, L->up_b, n, ff);
-        for (size_t i = 0; i < (size_t)n * ff; i++) {
-            const float g = s->gate[i];
-            s->gate[i] = g / (1.0f + expf(-g)) * s->up[i];
+        {
+            const hr_expf_fn ex = hr_expf_for_isa(m->kernels.isa);
+            for (size_t i = 0; i < (size_t)n * ff; i++) {
+                const float g = s->gate[i];
+                s->gate[i] = g / (1.0f + ex(-g)) * s->up[i];
+            }
         }
         {
             const hr_weight *w[1] = {&L->down};
