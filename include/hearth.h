@@ -107,6 +107,12 @@ const float *hearth_session_logits(const hearth_session *s);
 /* Keeps the first n_keep positions (prefix reuse); n_keep > n_past is an error. */
 hearth_status hearth_session_truncate(hearth_session *s, int32_t n_keep, hearth_error *err);
 void hearth_session_reset(hearth_session *s);
+/* Continuous batching: appends tokens[i] to sessions[i] for n distinct sessions of one model
+ * in one forward pass (each weight read once for all of them) and computes each session's
+ * next-token logits, equal to what hearth_session_eval of that token alone gives. Everything
+ * is validated first: on error no session changes. */
+hearth_status hearth_sessions_decode(hearth_session *const *sessions, const int32_t *tokens, size_t n,
+                                     hearth_error *err);
 
 typedef struct hearth_sampler_params {
     float temperature;       /* <= 0: greedy */

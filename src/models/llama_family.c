@@ -266,3 +266,21 @@ void hr_llama_forward(hearth_session *s, const int32_t *tokens, int n, float *al
     if (all) memcpy(s->logits, all + (size_t)(n - 1) * hp->n_vocab, (size_t)hp->n_vocab * sizeof(float));
     s->has_logits = true;
 }
+
+/* ---- Steps exposed for decoding several sessions in one pass (multi_decode.c) ---- */
+
+void hr_llama_rmsnorm(const float *x, const float *w, float *y, int n, float eps) { rmsnorm(x, w, y, n, eps); }
+
+void hr_llama_rope_cache(const hearth_model *m, int64_t pos, float *cache) { rope_cache(&m->hp, m->rope_freqs, pos, cache); }
+
+void hr_llama_rope_apply(const hearth_model *m, const float *cache, float *x) { rope_apply(m->arch->rope, m->hp.n_rot, cache, x); }
+
+void hr_llama_add_bias(float *y, const float *b, int n_tok, int64_t n) { add_bias(y, b, n_tok, n); }
+
+void hr_llama_store_kv(hearth_session *s, int layer, int n, int pos0) { store_kv(s, layer, n, pos0); }
+
+void hr_llama_attention(hearth_session *s, int layer, int n, int pos0) {
+    attn_job aj = {.s = s, .layer = layer, .n = n, .pos0 = pos0};
+    atomic_init(&aj.next, 0);
+    hr_threadpool_run(s->m->pool, attn_task, &aj);
+}

@@ -51,4 +51,14 @@ void hr_llama_forward(hearth_session *s, const int32_t *tokens, int n, float *al
 /* Type used in the KV cache for a cache type. */
 hr_type hr_cache_hr_type(hearth_cache_type t);
 
+/* Steps of hr_llama_forward, exposed for decoding several sessions in one pass
+ * (multi_decode.c). store_kv and attention use the session's own k/v/q/att
+ * scratch rows 0..n-1 at positions pos0.. */
+void hr_llama_rmsnorm(const float *x, const float *w, float *y, int n, float eps);
+void hr_llama_rope_cache(const hearth_model *m, int64_t pos, float *cache);
+void hr_llama_rope_apply(const hearth_model *m, const float *cache, float *x);
+void hr_llama_add_bias(float *y, const float *b, int n_tok, int64_t n);
+void hr_llama_store_kv(hearth_session *s, int layer, int n, int pos0);
+void hr_llama_attention(hearth_session *s, int layer, int n, int pos0);
+
 #endif
