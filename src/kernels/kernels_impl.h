@@ -38,6 +38,11 @@ void hr_vec_dot_q4_K_scalar(int64_t n, float *s, const void *x, const void *y);
 void hr_vec_dot_q5_K_scalar(int64_t n, float *s, const void *x, const void *y);
 void hr_vec_dot_q6_K_scalar(int64_t n, float *s, const void *x, const void *y);
 
+/* Models of llama.cpp's x86 q8_0/q8_1 activation quantizers (quant_x86_model.c),
+ * which the x86 SIMD tables use instead of ggml's reference ones. */
+void hr_quantize_row_q8_0_x86(const float *x, void *y, int64_t n);
+void hr_quantize_row_q8_1_x86(const float *x, void *y, int64_t n);
+
 /* The 6-bit scale and min of sub-block j (0..7) of a q4_K/q5_K block. */
 static inline void hr_k4_scale_min(const uint8_t *q, int j, uint8_t *sc, uint8_t *m) {
     if (j < 4) {

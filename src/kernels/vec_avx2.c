@@ -365,6 +365,7 @@ static void vec_dot_q3_K(int64_t n, float *s, const void *vx, const void *vy) {
     *s = hsum_ps(acc);
 }
 
+
 /* ---- activation quantizers, byte-identical to the reference ---- */
 
 static inline float hmax_ps(__m256 v) {
@@ -375,15 +376,6 @@ static inline float hmax_ps(__m256 v) {
 }
 
 static inline __m256 abs_ps(__m256 v) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v); }
-
-/* C's roundf (ties away from zero), exactly: truncate, then step away from
- * zero when the dropped fraction is at least one half. */
-static inline __m256 round_away(__m256 v) {
-    __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    __m256 half = _mm256_cmp_ps(abs_ps(_mm256_sub_ps(v, t)), _mm256_set1_ps(0.5f), _CMP_GE_OQ);
-    __m256 one = _mm256_or_ps(_mm256_set1_ps(1.0f), _mm256_and_ps(v, _mm256_set1_ps(-0.0f)));
-    return _mm256_add_ps(t, _mm256_and_ps(half, one));
-}
 
 /* Low bytes of 4 x 8 i32 in order: the reference stores (int8_t) of an int,
  * which keeps the low byte (also for the INT32_MIN that conversions of
@@ -396,38 +388,45 @@ static inline __m256i pack_low_bytes(__m256i a, __m256i b, __m256i c, __m256i d)
     return _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-/* One 32-element block to q8 with d = amax / 127; returns d. */
-static inline float q8_block(const float *x, int8_t *qs) {
-    __m256 v[4], m = _mm256_setzero_ps();
-    for (int k = 0; k < 4; k++) {
+/* One 32-element block to q8 as llama.cpp's x86 quantize_row_q8_0/q8_1 do
+ * (see quant_x86_model.c): multiplier 127/amax, round to nearest even,
+ * saturating packs. Returns d = amax/127; *sum gets the sum of the 32-bit
+ * integers (for q8_1). */
+static inline float q8_block(const float *x, int8_t *qs, int32_t *sum) {
+    __m256 v[4], m = abs_ps(_mm256_loadu_ps(x));
+    v[0] = _mm256_loadu_ps(x);
+    for (int k = 1; k < 4; k++) {
         v[k] = _mm256_loadu_ps(x + 8 * k);
         m = _mm256_max_ps(m, abs_ps(v[k]));
     }
-    const float d = hmax_ps(m) / 127;
-    const __m256 id = _mm256_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
+    const float amax = hmax_ps(m);
+    const __m256 id = _mm256_set1_ps(amax != 0.0f ? 127.f / amax : 0.0f);
     __m256i q[4];
-    for (int k = 0; k < 4; k++) q[k] = _mm256_cvtps_epi32(round_away(_mm256_mul_ps(v[k], id)));
-    _mm256_storeu_si256((__m256i *)qs, pack_low_bytes(q[0], q[1], q[2], q[3]));
-    return d;
+    for (int k = 0; k < 4; k++)
+        q[k] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[k], id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    __m256i s = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
+    *sum = _mm_cvtsi128_si32(t);
+    __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+    _mm256_storeu_si256((__m256i *)qs, _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+    return amax / 127.f;
 }
 
 static void quantize_q8_0(const float *x, void *vy, int64_t n) {
     hr_block_q8_0 *y = vy;
-    for (int64_t b = 0; b < n / HR_QK8_0; b++) y[b].d = _cvtss_sh(q8_block(x + HR_QK8_0 * b, y[b].qs), 0);
+    int32_t s;
+    for (int64_t b = 0; b < n / HR_QK8_0; b++) y[b].d = _cvtss_sh(q8_block(x + HR_QK8_0 * b, y[b].qs, &s), 0);
 }
 
 static void quantize_q8_1(const float *x, void *vy, int64_t n) {
     hr_block_q8_1 *y = vy;
     for (int64_t b = 0; b < n / HR_QK8_1; b++) {
-        float d = q8_block(x + HR_QK8_1 * b, y[b].qs);
+        int32_t s;
+        float d = q8_block(x + HR_QK8_1 * b, y[b].qs, &s);
         y[b].d = _cvtss_sh(d, 0);
-        __m256i q = loadu(y[b].qs);
-        __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), q);
-        __m256i s32 = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
-        __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
-        t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
-        t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
-        y[b].s = _cvtss_sh((float)_mm_cvtsi128_si32(t) * d, 0);
+        y[b].s = _cvtss_sh(d * (float)s, 0);
     }
 }
 
@@ -504,3 +503,4 @@ void hr_kernels_fill_avx2(hr_kernels *k) {
     k->quantize_row[HR_TYPE_Q8_K] = quantize_q8_K;
     k->quantize_row[HR_TYPE_F16] = quantize_f16;
 }
+

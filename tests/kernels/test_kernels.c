@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "kernels/kernels_impl.h"
 #include "tensor/quants.h"
 #include "tensor/types.h"
 
@@ -243,8 +244,12 @@ static void test_quantizers(const hr_kernels *scalar, const hr_kernels *const *i
                     fill_floats(x, n, kind);
                     size_t bytes = hr_row_size(t, n);
                     uint8_t *want = malloc(bytes), *got = malloc(bytes);
-                    scalar->quantize_row[t](x, want, n);
                     for (int i = 0; i < nisa; i++) {
+                        /* x86 tables mirror llama.cpp's x86 q8_0/q8_1 quantizers, not ggml's reference */
+                        bool x86 = isas[i]->isa >= HR_ISA_AVX2 && isas[i]->isa <= HR_ISA_AVX512VNNI;
+                        if (x86 && t == HR_TYPE_Q8_0) hr_quantize_row_q8_0_x86(x, want, n);
+                        else if (x86 && t == HR_TYPE_Q8_1) hr_quantize_row_q8_1_x86(x, want, n);
+                        else scalar->quantize_row[t](x, want, n);
                         memset(got, 0xA5, bytes);
                         isas[i]->quantize_row[t](x, got, n);
                         size_t at = 0;
