@@ -130,9 +130,21 @@ static void build_qwen35(hr_gguf_writer *w, const opts *o, const shape *s) {
             add(w, o, T("ssm_out.weight"), true, 2, vdim, d, 1, 0.0f, 1.0f / sqrtf((float)vdim));
         }
         add(w, o, T("post_attention_norm.weight"), false, 1, d, 1, 1, 1.0f, 0.1f);
-        add(w, o, T("ffn_gate.weight"), true, 2, d, s->n_ff, 1, 0.0f, in_std);
-        add(w, o, T("ffn_up.weight"), true, 2, d, s->n_ff, 1, 0.0f, in_std);
-        add(w, o, T("ffn_down.weight"), true, 2, s->n_ff, d, 1, 0.0f, 1.0f / sqrtf((float)s->n_ff));
+        if (s->n_expert) { /* qwen35moe: experts and a sigmoid-gated shared expert */
+            add(w, o, T("ffn_gate_inp.weight"), false, 2, d, s->n_expert, 1, 0.0f, 2.0f * in_std);
+            add(w, o, T("ffn_gate_exps.weight"), true, 3, d, s->n_ff_exp, s->n_expert, 0.0f, in_std);
+            add(w, o, T("ffn_up_exps.weight"), true, 3, d, s->n_ff_exp, s->n_expert, 0.0f, in_std);
+            add(w, o, T("ffn_down_exps.weight"), true, 3, s->n_ff_exp, d, s->n_expert, 0.0f,
+                1.0f / sqrtf((float)s->n_ff_exp));
+            add(w, o, T("ffn_gate_inp_shexp.weight"), false, 1, d, 1, 1, 0.0f, in_std);
+            add(w, o, T("ffn_gate_shexp.weight"), true, 2, d, s->n_ff_shexp, 1, 0.0f, in_std);
+            add(w, o, T("ffn_up_shexp.weight"), true, 2, d, s->n_ff_shexp, 1, 0.0f, in_std);
+            add(w, o, T("ffn_down_shexp.weight"), true, 2, s->n_ff_shexp, d, 1, 0.0f, 1.0f / sqrtf((float)s->n_ff_shexp));
+        } else {
+            add(w, o, T("ffn_gate.weight"), true, 2, d, s->n_ff, 1, 0.0f, in_std);
+            add(w, o, T("ffn_up.weight"), true, 2, d, s->n_ff, 1, 0.0f, in_std);
+            add(w, o, T("ffn_down.weight"), true, 2, s->n_ff, d, 1, 0.0f, 1.0f / sqrtf((float)s->n_ff));
+        }
 #undef T
     }
     add(w, o, "output_norm.weight", false, 1, d, 1, 1, o->out_gain, 0.1f * o->out_gain);
@@ -165,6 +177,14 @@ static void build_nemotron_h(hr_gguf_writer *w, const opts *o, const shape *s) {
             add(w, o, T("attn_k.weight"), true, 2, d, dkv, 1, 0.0f, in_std);
             add(w, o, T("attn_v.weight"), true, 2, d, dkv, 1, 0.0f, in_std);
             add(w, o, T("attn_output.weight"), true, 2, dq, d, 1, 0.0f, 1.0f / sqrtf((float)dq));
+        } else if (kind == 'E') { /* sigmoid router with selection bias, ungated experts, shared expert */
+            add(w, o, T("ffn_gate_inp.weight"), false, 2, d, s->n_expert, 1, 0.0f, 2.0f * in_std);
+            add(w, o, T("exp_probs_b.bias"), false, 1, s->n_expert, 1, 1, 0.0f, 0.1f);
+            add(w, o, T("ffn_up_exps.weight"), true, 3, d, s->n_ff_exp, s->n_expert, 0.0f, in_std);
+            add(w, o, T("ffn_down_exps.weight"), true, 3, s->n_ff_exp, d, s->n_expert, 0.0f,
+                1.0f / sqrtf((float)s->n_ff_exp));
+            add(w, o, T("ffn_up_shexp.weight"), true, 2, d, s->n_ff_shexp, 1, 0.0f, in_std);
+            add(w, o, T("ffn_down_shexp.weight"), true, 2, s->n_ff_shexp, d, 1, 0.0f, 1.0f / sqrtf((float)s->n_ff_shexp));
         } else {
             add(w, o, T("ffn_up.weight"), true, 2, d, s->n_ff, 1, 0.0f, in_std);
             add(w, o, T("ffn_down.weight"), true, 2, s->n_ff, d, 1, 0.0f, 1.0f / sqrtf((float)s->n_ff));
@@ -240,7 +260,7 @@ static void metadata(hr_gguf_writer *w, const opts *o, const shape *s) {
         int32_t kv[64], ff[64];
         for (int64_t i = 0; i < s->n_layer; i++) {
             kv[i] = s->pattern[i] == 'A' ? (int32_t)s->n_head_kv : 0;
-            ff[i] = s->pattern[i] == 'F' ? (int32_t)s->n_ff : 0;
+            ff[i] = s->pattern[i] == 'F' ? (int32_t)s->n_ff : s->pattern[i] == 'E' ? (int32_t)s->n_ff_exp : 0;
         }
         check(hr_gguf_set_arr(w, K("feed_forward_length"), HR_GGUF_INT32, ff, (uint64_t)s->n_layer), "ff");
         check(hr_gguf_set_arr(w, K("attention.head_count_kv"), HR_GGUF_INT32, kv, (uint64_t)s->n_layer), "heads_kv");
@@ -259,6 +279,13 @@ static void metadata(hr_gguf_writer *w, const opts *o, const shape *s) {
         check(hr_gguf_set_u32(w, K("ssm.group_count"), (uint32_t)s->ssm_groups), "groups");
         check(hr_gguf_set_u32(w, K("ssm.time_step_rank"), (uint32_t)s->ssm_v_heads), "heads");
         check(hr_gguf_set_u32(w, K("ssm.inner_size"), (uint32_t)s->ssm_inner), "inner");
+        if (!s->n_expert) return;
+        check(hr_gguf_set_bool(w, K("expert_weights_norm"), true), "norm");
+        check(hr_gguf_set_f32(w, K("expert_weights_scale"), 2.5f), "scale");
+        check(hr_gguf_set_u32(w, K("expert_count"), (uint32_t)s->n_expert), "experts");
+        check(hr_gguf_set_u32(w, K("expert_used_count"), (uint32_t)s->n_expert_used), "experts_used");
+        check(hr_gguf_set_u32(w, K("expert_feed_forward_length"), (uint32_t)s->n_ff_exp), "ff_exp");
+        check(hr_gguf_set_u32(w, K("expert_shared_feed_forward_length"), (uint32_t)s->n_ff_shexp), "ff_sh");
         return;
     }
     check(hr_gguf_set_f32(w, K("rope.freq_base"), s->rope_base), "rope");
@@ -273,7 +300,7 @@ static void metadata(hr_gguf_writer *w, const opts *o, const shape *s) {
         check(hr_gguf_set_u32(w, K("ssm.time_step_rank"), (uint32_t)s->ssm_v_heads), "v heads");
         check(hr_gguf_set_u32(w, K("ssm.inner_size"), (uint32_t)(s->ssm_v_heads * s->ssm_state)), "inner");
         check(hr_gguf_set_u32(w, K("full_attention_interval"), (uint32_t)s->attn_interval), "interval");
-        return;
+        if (!s->n_expert) return;
     }
     check(hr_gguf_set_u32(w, K("expert_count"), (uint32_t)s->n_expert), "experts");
     check(hr_gguf_set_u32(w, K("expert_used_count"), (uint32_t)s->n_expert_used), "experts_used");
@@ -345,7 +372,7 @@ int main(int argc, char **argv) {
         else die("unknown option '%s'", a);
     }
     if (!o.arch || !o.vocab || !o.out)
-        die("usage: genmodel_hybrid --arch qwen3moe|qwen2moe|qwen35|nemotron_h --vocab V.gguf -o OUT [--type T] [--seed N] [--n-vocab N] [--logit-scale N]");
+        die("usage: genmodel_hybrid --arch qwen3moe|qwen2moe|qwen35|qwen35moe|nemotron_h|nemotron_h_moe --vocab V.gguf -o OUT [--type T] [--seed N] [--n-vocab N] [--logit-scale N]");
     static const struct { hr_type t; uint32_t ftype; } ftypes[] = {
         {HR_TYPE_F32, 0}, {HR_TYPE_F16, 1}, {HR_TYPE_Q4_0, 2}, {HR_TYPE_Q8_0, 7}, {HR_TYPE_Q4_K, 15}, {HR_TYPE_Q6_K, 18},
     };
@@ -365,16 +392,22 @@ int main(int argc, char **argv) {
         s = (shape){.n_embd = 256, .n_layer = 3, .n_head = 4, .n_head_kv = 2, .head_dim = 64, .n_ff = 768,
                     .n_ctx = 4096, .n_expert = 8, .n_expert_used = 3, .n_ff_exp = 256, .n_ff_shexp = 512,
                     .rope_base = 1000000.0f, .eps = 1e-6f};
-    } else if (!strcmp(o.arch, "qwen35")) {
+    } else if (!strcmp(o.arch, "qwen35") || !strcmp(o.arch, "qwen35moe")) {
         /* layers R A R A; partial rope (32 of 128); 2 key heads shared by 4 value heads */
         s = (shape){.n_embd = 256, .n_layer = 4, .n_head = 4, .n_head_kv = 2, .head_dim = 128, .n_ff = 512,
                     .n_ctx = 4096, .n_rot = 32, .ssm_conv = 4, .ssm_state = 64, .ssm_groups = 2, .ssm_v_heads = 4,
                     .attn_interval = 2, .rope_base = 10000000.0f, .eps = 1e-6f};
+        if (!strcmp(o.arch, "qwen35moe")) s.n_expert = 8, s.n_expert_used = 2, s.n_ff_exp = 256, s.n_ff_shexp = 256;
     } else if (!strcmp(o.arch, "nemotron_h")) {
         /* Mamba-2 (8 heads of 64, 2 groups, state 64), MLP, attention without rope, MLP, Mamba-2 */
         s = (shape){.n_embd = 256, .n_layer = 5, .n_head = 4, .n_head_kv = 2, .head_dim = 64, .n_ff = 512,
                     .n_ctx = 4096, .ssm_conv = 4, .ssm_state = 64, .ssm_groups = 2, .ssm_v_heads = 8,
                     .ssm_inner = 512, .pattern = "MFAFM", .eps = 1e-5f};
+    } else if (!strcmp(o.arch, "nemotron_h_moe")) {
+        s = (shape){.n_embd = 256, .n_layer = 5, .n_head = 4, .n_head_kv = 2, .head_dim = 64, .n_ff = 512,
+                    .n_ctx = 4096, .ssm_conv = 4, .ssm_state = 64, .ssm_groups = 2, .ssm_v_heads = 8,
+                    .ssm_inner = 512, .pattern = "MEAEM", .eps = 1e-5f, .n_expert = 8, .n_expert_used = 2,
+                    .n_ff_exp = 256, .n_ff_shexp = 256};
     } else {
         die("unknown architecture '%s'", o.arch);
     }

@@ -54,6 +54,14 @@ hearth_status hr_moe_load(hearth_model *m, hearth_error *err) {
     mo->gating = m->arch->moe_sigmoid ? HR_MOE_GATE_SIGMOID : HR_MOE_GATE_SOFTMAX;
     mo->norm_w = m->arch->moe_norm_w;
     hearth_status st;
+    if (m->arch->mamba2) { /* Nemotron-H: normalisation and scale from the file */
+        char key[128];
+        snprintf(key, sizeof key, "%s.expert_weights_norm", an);
+        if ((st = hr_gguf_opt_bool(m->gguf, key, &mo->norm_w, err))) return st;
+        snprintf(key, sizeof key, "%s.expert_weights_scale", an);
+        if ((st = hr_gguf_opt_f32(m->gguf, key, &mo->w_scale, err))) return st;
+        if (!isfinite(mo->w_scale)) return hr_fail(err, HEARTH_ERR_FORMAT, "metadata '%s' is not finite", key);
+    }
     if ((st = opt_u32(m->gguf, an, "expert_count", &mo->n_expert, err)) ||
         (st = opt_u32(m->gguf, an, "expert_used_count", &mo->n_expert_used, err)) ||
         (st = opt_u32(m->gguf, an, "expert_feed_forward_length", &mo->n_ff_exp, err)) ||
@@ -74,14 +82,20 @@ hearth_status hr_moe_load(hearth_model *m, hearth_error *err) {
 #define N(suffix) (snprintf(nm, sizeof nm, "blk.%d." suffix, il), nm)
     for (int il = 0; il < hp->n_layer; il++) {
         hr_moe_layer *L = &mo->layers[il];
+        /* hybrids mix expert layers with others: a layer without a router has none */
+        if (m->arch->mamba2 && !hr_gguf_find_tensor(m->gguf, N("ffn_gate_inp.weight"))) continue;
+        if (hr_gguf_find_tensor(m->gguf, N("ffn_latent_down.weight")))
+            return hr_fail(err, HEARTH_ERR_UNSUPPORTED, "%s: latent expert projections are not supported yet", an);
+        /* Nemotron-H experts have no gate: squared ReLU of the up projection */
+        const bool gated = !m->arch->mamba2;
         if ((st = hr_wl_mat(m, N("ffn_gate_inp.weight"), true, d, ne, &L->router, err)) ||
-            (st = hr_wl_vec(m, &mo->pool, N("exp_probs_b.bias"), false, 1, &ne, &L->probs_bias, err)) ||
-            (st = load_stack(m, N("ffn_gate_exps.weight"), d, ff, ne, &L->gate, err)) ||
+            (st = hr_wl_vec(m, &mo->pool, N("exp_probs_b.bias"), m->arch->mamba2, 1, &ne, &L->probs_bias, err)) ||
+            (gated && (st = load_stack(m, N("ffn_gate_exps.weight"), d, ff, ne, &L->gate, err))) ||
             (st = load_stack(m, N("ffn_up_exps.weight"), d, ff, ne, &L->up, err)) ||
             (st = load_stack(m, N("ffn_down_exps.weight"), ff, d, ne, &L->down, err)))
             return st;
         bool shared = hr_gguf_find_tensor(m->gguf, N("ffn_up_shexp.weight")) != NULL;
-        if (shared && ((st = hr_wl_mat(m, N("ffn_gate_shexp.weight"), true, d, mo->n_ff_shexp, &L->sh_gate, err)) ||
+        if (shared && ((st = hr_wl_mat(m, N("ffn_gate_shexp.weight"), gated, d, mo->n_ff_shexp, &L->sh_gate, err)) ||
                        (st = hr_wl_mat(m, N("ffn_up_shexp.weight"), true, d, mo->n_ff_shexp, &L->sh_up, err)) ||
                        (st = hr_wl_mat(m, N("ffn_down_shexp.weight"), true, mo->n_ff_shexp, d, &L->sh_down, err)) ||
                        (st = hr_wl_mat(m, N("ffn_gate_inp_shexp.weight"), false, d, 1, &L->sh_router, err))))
@@ -194,18 +208,28 @@ static void top_k(const float *sel_p, int n, int k, int32_t *out) {
 
 static hr_weight expert(const hr_expert_stack *s, int e) {
     hr_weight w = s->w;
-    w.data += (size_t)e * s->expert_bytes;
+    if (w.data) w.data += (size_t)e * s->expert_bytes;
     return w;
 }
 
 /* SwiGLU FFN of cnt rows of sc->xg through (gate, up, down), result into y. */
 static void swiglu(const hearth_model *m, hr_moe_scratch *sc, const hr_weight *gate, const hr_weight *up,
                    const hr_weight *down, int cnt, float *y) {
-    const hr_weight *w[2] = {gate, up};
-    float *o[2] = {sc->g, sc->u};
-    hr_matmul(m, &sc->mm, 2, w, sc->xg, cnt, o);
-    const size_t nf = (size_t)cnt * (size_t)gate->n_out;
-    for (size_t i = 0; i < nf; i++) sc->g[i] = silu(sc->g[i]) * sc->u[i];
+    const size_t nf = (size_t)cnt * (size_t)up->n_out;
+    if (!gate->data) { /* ungated: relu(up)^2 */
+        const hr_weight *w[1] = {up};
+        float *o[1] = {sc->g};
+        hr_matmul(m, &sc->mm, 1, w, sc->xg, cnt, o);
+        for (size_t i = 0; i < nf; i++) {
+            const float r = sc->g[i] > 0.0f ? sc->g[i] : 0.0f;
+            sc->g[i] = r * r;
+        }
+    } else {
+        const hr_weight *w[2] = {gate, up};
+        float *o[2] = {sc->g, sc->u};
+        hr_matmul(m, &sc->mm, 2, w, sc->xg, cnt, o);
+        for (size_t i = 0; i < nf; i++) sc->g[i] = silu(sc->g[i]) * sc->u[i];
+    }
     const hr_weight *wd[1] = {down};
     float *od[1] = {y};
     hr_matmul(m, &sc->mm, 1, wd, sc->g, cnt, od);

@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "models/hybrid_internal.h"
+#include "models/moe.h"
 
 #define MAX_DIM (1 << 20)
 
@@ -174,9 +175,12 @@ hearth_status hr_nemotron_h_load(hearth_model *m, hearth_error *err) {
                 return st;
         } else {
             const int64_t ff = G->n_ff;
-            if (hr_gguf_find_tensor(m->gguf, N("ffn_gate_inp.weight")))
-                return hr_fail(err, HEARTH_ERR_UNSUPPORTED, "%s: expert layers (nemotron_h_moe) are not supported yet",
-                               m->arch->name);
+            if (hr_gguf_find_tensor(m->gguf, N("ffn_gate_inp.weight"))) {
+                if (!m->arch->moe)
+                    return hr_fail(err, HEARTH_ERR_FORMAT, "%s: expert layers need architecture nemotron_h_moe",
+                                   m->arch->name);
+                continue; /* loaded by models/moe.c */
+            }
             if ((st = hr_wl_mat(m, N("ffn_up.weight"), true, d, ff, &L->up, err)) ||
                 (st = hr_wl_mat(m, N("ffn_down.weight"), true, ff, d, &L->down, err)) ||
                 (st = hr_wl_vec(m, pool, N("ffn_up.bias"), false, 1, &ff, &L->up_b, err)) ||
@@ -305,7 +309,10 @@ void hr_nemotron_h_forward(hearth_session *s, const int32_t *tokens, int n, floa
         switch (m->nemotron->layers[il].kind) {
         case HR_NH_MAMBA: mamba2(s, il, s->xn, n); break;
         case HR_NH_ATTN: hr_hy_attention(s, il, s->xn, n, false); break;
-        case HR_NH_FFN: relu2_mlp(s, il, s->xn, n); break;
+        case HR_NH_FFN:
+            if (m->moe && m->moe->layers[il].router.data) hr_moe_forward(m, s->moe, il, s->xn, n, qs->out);
+            else relu2_mlp(s, il, s->xn, n);
+            break;
         }
         for (size_t i = 0; i < (size_t)n * d; i++) s->x[i] += qs->out[i];
     }

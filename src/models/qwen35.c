@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "models/hybrid_internal.h"
+#include "models/moe.h"
 #include "models/nemotron_h.h"
 
 /* ------------------------------------------------------------------ loading */
@@ -136,10 +137,12 @@ hearth_status hr_qwen35_load(hearth_model *m, hearth_error *err) {
         hr_layer *L = &m->layers[il];
         hr_gdn_layer *G = &q->layers[il];
         if ((st = hr_wl_vec(m, pool, N("attn_norm.weight"), true, 1, &d, &L->attn_norm, err)) ||
-            (st = hr_wl_vec(m, pool, N("post_attention_norm.weight"), true, 1, &d, &L->ffn_norm, err)) ||
-            (st = hr_wl_mat(m, N("ffn_gate.weight"), true, d, ff, &L->gate, err)) ||
-            (st = hr_wl_mat(m, N("ffn_up.weight"), true, d, ff, &L->up, err)) ||
-            (st = hr_wl_mat(m, N("ffn_down.weight"), true, ff, d, &L->down, err)))
+            (st = hr_wl_vec(m, pool, N("post_attention_norm.weight"), true, 1, &d, &L->ffn_norm, err)))
+            return st;
+        /* qwen35moe: expert FFNs, loaded by models/moe.c */
+        if (!m->arch->moe && ((st = hr_wl_mat(m, N("ffn_gate.weight"), true, d, ff, &L->gate, err)) ||
+                              (st = hr_wl_mat(m, N("ffn_up.weight"), true, d, ff, &L->up, err)) ||
+                              (st = hr_wl_mat(m, N("ffn_down.weight"), true, ff, d, &L->down, err))))
             return st;
         if (!G->recurrent) {
             /* attn_q holds each head's query followed by its output gate */
@@ -592,6 +595,11 @@ void hr_qwen35_forward(hearth_session *s, const int32_t *tokens, int n, float *a
         for (size_t i = 0; i < (size_t)n * d; i++) s->x[i] += qs->out[i];
 
         for (int t = 0; t < n; t++) hr_hy_rmsnorm(s->x + (size_t)t * d, L->ffn_norm, s->xn + (size_t)t * d, d, hp->rms_eps);
+        if (m->moe) {
+            hr_moe_forward(m, s->moe, il, s->xn, n, qs->out);
+            for (size_t i = 0; i < (size_t)n * d; i++) s->x[i] += qs->out[i];
+            continue;
+        }
         {
             const hr_weight *w[2] = {&L->gate, &L->up};
             float *o[2] = {qs->gate, qs->up};

@@ -145,7 +145,9 @@ hearth_status hearth_session_new(hearth_model *m, const hearth_session_params *p
     s->up = cur; cur += nb * ff;
     s->rope = cur;
     if (m->moe || m->qwen35 || m->nemotron) {
-        hearth_status st = m->moe ? hr_moe_scratch_new(m, s->n_batch, &s->moe, err) : hr_qwen35_session_new(s, err);
+        hearth_status st = HEARTH_OK;
+        if (m->moe) st = hr_moe_scratch_new(m, s->n_batch, &s->moe, err);
+        if (!st && (m->qwen35 || m->nemotron)) st = hr_qwen35_session_new(s, err);
         if (st) {
             hearth_session_free(s);
             return st;

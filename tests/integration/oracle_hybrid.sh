@@ -27,8 +27,12 @@ gen moe qwen2moe-f32 f32 --arch qwen2moe --seed 10
 gen moe qwen2moe-q8_0 quant --arch qwen2moe --type q8_0 --seed 11 --logit-scale 2
 gen recurrent qwen35-f32 f32 --arch qwen35 --seed 21
 gen recurrent qwen35-q8_0 quant --arch qwen35 --type q8_0 --seed 22 --logit-scale 2
+gen recurrent qwen35moe-f32 f32 --arch qwen35moe --seed 51
+gen recurrent qwen35moe-q8_0 quant --arch qwen35moe --type q8_0 --seed 52 --logit-scale 2
 gen recurrent nemotron_h-f32 f32 --arch nemotron_h --seed 41
 gen recurrent nemotron_h-q8_0 quant --arch nemotron_h --type q8_0 --seed 42 --logit-scale 2
+gen recurrent nemotron_h_moe-f32 f32 --arch nemotron_h_moe --seed 61
+gen recurrent nemotron_h_moe-q8_0 quant --arch nemotron_h_moe --type q8_0 --seed 62 --logit-scale 2
 rc=0
 node "$root/tests/oracle/compare.mjs" --hearth "$HEARTH" "${moe[@]}" || rc=1
 HEARTH_ORACLE_PROMPT_LEN=100 HEARTH_ORACLE_BATCH=32 \
