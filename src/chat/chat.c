@@ -115,6 +115,7 @@ typedef struct {
 } ivec;
 
 static bool ivec_append(ivec *a, const int32_t *x, size_t n) {
+    if (n == 0) return true; /* x may be NULL then */
     if (a->n + n > a->cap) {
         size_t nc = (a->n + n) * 2 + 16;
         int32_t *nv = realloc(a->v, nc * sizeof *nv);
@@ -144,7 +145,7 @@ static hearth_status spells_special(hr_chat *c, const char *s, bool *out, hearth
     size_t na = 0, nb = 0;
     hearth_status st = hearth_tokenize(c->m, s, strlen(s), false, true, &a, &na, err);
     if (!st) st = hearth_tokenize(c->m, s, strlen(s), false, false, &b, &nb, err);
-    if (!st) *out = na != nb || memcmp(a, b, na * sizeof *a) != 0;
+    if (!st) *out = na != nb || (na && memcmp(a, b, na * sizeof *a) != 0);
     free(a);
     free(b);
     return st;
@@ -202,6 +203,7 @@ fail:
 
 /* Brings the session to hold exactly toks, evaluating only what differs from the cache. */
 static hearth_status sync_cache(hr_chat *c, const int32_t *toks, size_t n, size_t *reused, hearth_error *err) {
+    if (n == 0) return hr_fail(err, HEARTH_ERR_INVALID, "the chat template rendered no tokens");
     size_t lcp = hr_chat_common_prefix(c->cache, c->n_cache, toks, n);
     if ((int64_t)lcp > hearth_session_n_past(c->s)) lcp = (size_t)hearth_session_n_past(c->s);
     /* The next token's logits come from evaluating at least the last token. */

@@ -17,12 +17,7 @@
 #include "common/error.h"
 #include "serve/request.h"
 
-#if __has_include("text/chat_template.h")
 #include "text/chat_template.h"
-#define HAVE_CHAT_TEMPLATE 1
-#else
-#define HAVE_CHAT_TEMPLATE 0
-#endif
 
 typedef struct req {
     hs_server *sv;
@@ -432,9 +427,7 @@ hearth_status hs_serve(const hs_config *cfg, hearth_error *err) {
     st = hearth_model_load(cfg->model_path, &mp, &sv->model, err);
     if (!st && !hearth_model_has_tokenizer(sv->model))
         st = hr_fail(err, HEARTH_ERR_UNSUPPORTED, "%s has no tokenizer; serve needs one", cfg->model_path);
-#if HAVE_CHAT_TEMPLATE
     if (!st) st = hr_chat_template_load(cfg->model_path, NULL, &sv->tmpl, err);
-#endif
     if (!st) st = hs_sched_new(sv->model, cfg->parallel, cfg->ctx_per_slot, cfg->queue_size, sv->mx, &sv->sched, err);
     if (!st) {
         sv->load_time = (long long)time(NULL);
@@ -451,9 +444,7 @@ hearth_status hs_serve(const hs_config *cfg, hearth_error *err) {
     hs_sched_free(sv->sched);
     sv->sched = NULL;
     MHD_stop_daemon(d);
-#if HAVE_CHAT_TEMPLATE
     hr_chat_template_free(sv->tmpl);
-#endif
     hearth_model_free(sv->model);
     hs_metrics_free(sv->mx);
     hs_ratelimit_free(sv->rl);

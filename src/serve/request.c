@@ -8,12 +8,7 @@
 
 #include "serve/request.h"
 
-#if __has_include("text/chat_template.h")
 #include "text/chat_template.h"
-#define HAVE_CHAT_TEMPLATE 1
-#else
-#define HAVE_CHAT_TEMPLATE 0
-#endif
 
 hs_reply hs_reply_json(int status, json_t *obj) {
     hs_reply r = {.status = status, .ctype = "application/json"};
@@ -126,22 +121,6 @@ static bool content_text(json_t *c, int idx, hs_buf *out, hs_reply *err) {
     return true;
 }
 
-#if !HAVE_CHAT_TEMPLATE
-/* TEMPORARY until the Jinja chat-template engine lands: ChatML, which the
- * Qwen-family test models use. Replaced by the model's own template then. */
-static char *render_chatml_temporary(json_t *msgs) {
-    hs_buf b = {0};
-    size_t i;
-    json_t *m;
-    json_array_foreach(msgs, i, m) {
-        hs_buf_printf(&b, "<|im_start|>%s\n%s<|im_end|>\n", json_string_value(json_object_get(m, "role")),
-                      json_string_value(json_object_get(m, "content")));
-    }
-    hs_buf_str(&b, "<|im_start|>assistant\n");
-    return b.p;
-}
-#endif
-
 bool hs_render_chat(hs_server *sv, json_t *messages, char **prompt, hs_reply *err) {
     static const char *roles[] = {"system", "developer", "user", "assistant"};
     if (!json_is_array(messages)) return *err = hs_bad("'messages' must be an array"), false;
@@ -185,7 +164,6 @@ bool hs_render_chat(hs_server *sv, json_t *messages, char **prompt, hs_reply *er
                                               text.p, text.len));
         hs_buf_free(&text);
     }
-#if HAVE_CHAT_TEMPLATE
     hearth_error e = {0};
     int line = 0;
     hr_jinja_opts opts = {0};
@@ -193,12 +171,6 @@ bool hs_render_chat(hs_server *sv, json_t *messages, char **prompt, hs_reply *er
     hearth_status st = hr_chat_template_render(sv->tmpl, norm, NULL, true, &opts, prompt, NULL, &e, &line);
     json_decref(norm);
     if (st) return *err = hs_bad("the chat template failed: %s", e.message), false;
-#else
-    (void)sv;
-    *prompt = render_chatml_temporary(norm);
-    json_decref(norm);
-    if (!*prompt) return *err = hs_reply_error(500, "server_error", NULL, "out of memory"), false;
-#endif
     return true;
 }
 

@@ -100,4 +100,8 @@ grep -q "role.json: message 0 has role 'robot'" "$tmp/e2" || fail "/load error: 
 [ ! -s "$tmp/o2" ] || fail "went on after a failed /load"
 if chat --messages "$tmp/missing.json" < /dev/null 2> "$tmp/e3"; then fail "missing --messages accepted"; fi
 grep -q "missing.json" "$tmp/e3" || fail "missing file error: $(cat "$tmp/e3")"
+# A template that renders nothing is an error, not a crash.
+: > "$tmp/empty.jinja"
+if echo Hi | chat --chat-template "$tmp/empty.jinja" > /dev/null 2> "$tmp/e4"; then fail "empty template accepted"; fi
+grep -q "rendered no tokens" "$tmp/e4" || fail "empty template error: $(cat "$tmp/e4")"
 echo ok

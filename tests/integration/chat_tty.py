@@ -2,7 +2,8 @@
 """Drives `hearth chat` on a pseudo-terminal: libedit line editing (backspace,
 history recall with the up arrow), multi-line input (trailing backslash), and
 Ctrl-C during an answer, which must stop the answer and bring the prompt back
-without leaving. Usage: chat_tty.py HEARTH MODEL TMPDIR"""
+without leaving; thinking shown dimmed on a terminal.
+Usage: chat_tty.py HEARTH MODEL TMPDIR THINK_TEMPLATE"""
 import json
 import os
 import pty
@@ -10,7 +11,7 @@ import select
 import sys
 import time
 
-hearth, model, tmp = sys.argv[1:4]
+hearth, model, tmp, think_template = sys.argv[1:5]
 
 
 def fail(msg, buf=b""):
@@ -44,6 +45,9 @@ class Term:
                 self.buf += data
 
     def send(self, s):
+        # libedit may flush pending input when it takes the terminal after
+        # printing the prompt: give it that moment before typing.
+        time.sleep(0.3)
         os.write(self.fd, s.encode())
 
     # A fresh prompt follows a newline; libedit's redraws start with a carriage return.
@@ -115,3 +119,25 @@ users = [m["content"] for m in conv if m["role"] == "user"]
 if users != ["hello", "hello", "first line\nsecond line"]:
     fail("user messages typed on the terminal: " + json.dumps(users), t.buf)
 print("tty: editing, history and continuation lines ok")
+
+# 3. A template that opens <think>: the answer is thinking, dimmed (SGR 2) then reset.
+t = Term("-n", "3", "--chat-template", think_template)
+t.wait_prompt(1, 60, "the first prompt")
+t.send("Hi\r")
+t.wait_prompt(2, 60, "the prompt after the answer")
+t.send("\x04")
+if t.close() != 0:
+    fail("exit status after Ctrl-D", t.buf)
+ans = t.buf[t.buf.index(b"Hi\r\n") + 4:]
+if not (ans.startswith(b"\x1b[2m") and b"\x1b[0m\r\n> " in ans and len(ans.split(b"\x1b[0m")[0]) > 4):
+    fail("thinking not dimmed", t.buf)
+hide = Term("-n", "3", "--chat-template", think_template, "--think", "hide")
+hide.wait_prompt(1, 60, "the first prompt")
+hide.send("Hi\r")
+hide.wait_prompt(2, 60, "the prompt after the answer")
+hide.send("\x04")
+if hide.close() != 0:
+    fail("exit status after Ctrl-D", hide.buf)
+if not hide.buf.split(b"Hi\r\n", 1)[1].startswith(b"\r\n> "):
+    fail("--think hide printed the thinking", hide.buf)
+print("tty: thinking dimmed, or hidden with --think hide")
