@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "text/tok_heap.h"
 #include "text/tok_internal.h"
 
 typedef struct {
@@ -21,48 +22,11 @@ typedef struct {
     size_t size;
 } bigram;
 
-typedef struct {
-    bigram *v;
-    size_t n, cap;
-} heap;
-
 static bool before(const bigram *a, const bigram *b) {
     return a->score > b->score || (a->score == b->score && a->left < b->left);
 }
 
-static bool heap_push(heap *h, bigram b) {
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        bigram *v = realloc(h->v, cap * sizeof *v);
-        if (!v) return false;
-        h->v = v;
-        h->cap = cap;
-    }
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!before(&b, &h->v[p])) break;
-        h->v[i] = h->v[p];
-        i = p;
-    }
-    h->v[i] = b;
-    return true;
-}
-
-static bigram heap_pop(heap *h) {
-    bigram top = h->v[0], last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n) break;
-        if (c + 1 < h->n && before(&h->v[c + 1], &h->v[c])) c++;
-        if (!before(&h->v[c], &last)) break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    if (h->n) h->v[i] = last;
-    return top;
-}
+HR_DEFINE_HEAP(heap, bigram, before)
 
 static bool add_bigram(const hr_tokenizer *t, const char *text, symbol *sym, heap *h, ptrdiff_t left, ptrdiff_t right) {
     if (left < 0 || right < 0) return true;
