@@ -25,6 +25,8 @@
 #include "gguf/gguf.h"
 #include "tensor/types.h"
 
+#include "genmodel_rng.h"
+
 #define MAX_TENSORS 1024
 #define ALIGN 32
 
@@ -136,29 +138,6 @@ static void set_shape(opts *o) {
     if (o->rope < 0) {
         o->rope = !strcmp(a, "mistral3") ? ROPE_YARN : !strcmp(sh, "llama-3.2-1b") ? ROPE_LLAMA3 : ROPE_NONE;
     }
-}
-
-/* --------------------------------------------------------------- PRNG */
-
-static uint64_t splitmix(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Approximately standard normal: Irwin-Hall sum of four 16-bit uniforms,
- * one PRNG step per sample so that billions of weights stay cheap. */
-static float gauss(uint64_t *s) {
-    uint64_t r = splitmix(s);
-    float sum = (float)(r & 0xffff) + (float)((r >> 16) & 0xffff) + (float)((r >> 32) & 0xffff) + (float)(r >> 48);
-    return (sum / 65536.0f - 2.0f) * 1.7320508f;
-}
-
-static uint64_t hash_str(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
 }
 
 /* ------------------------------------------------------------- tensors */

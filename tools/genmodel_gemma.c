@@ -21,6 +21,8 @@
 #include "gguf/gguf.h"
 #include "tensor/types.h"
 
+#include "genmodel_rng.h"
+
 enum { NL = 6, EMBD = 256, NHEAD = 4, NSWA = 8, PLE = 64 };
 
 static void die(const char *msg, const char *arg) {
@@ -28,18 +30,7 @@ static void die(const char *msg, const char *arg) {
     exit(1);
 }
 
-static uint64_t splitmix(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
-static float gauss(uint64_t *s) {
-    uint64_t r = splitmix(s);
-    float sum = (float)(r & 0xffff) + (float)((r >> 16) & 0xffff) + (float)((r >> 32) & 0xffff) + (float)(r >> 48);
-    return (sum / 65536.0f - 2.0f) * 1.7320508f;
-}
 
 typedef struct {
     hr_gguf_writer *w;

@@ -19,6 +19,8 @@
 #include "gguf/gguf.h"
 #include "tensor/types.h"
 
+#include "genmodel_rng.h"
+
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...) {
     va_list ap;
@@ -51,28 +53,6 @@ typedef struct shape {
     int64_t ssm_inner;
     float rope_base, eps;
 } shape;
-
-/* ---------------------------------------------------------------- PRNG */
-
-static uint64_t splitmix(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Approximately standard normal (Irwin-Hall sum of four 16-bit uniforms). */
-static float gauss(uint64_t *s) {
-    uint64_t r = splitmix(s);
-    float sum = (float)(r & 0xffff) + (float)((r >> 16) & 0xffff) + (float)((r >> 32) & 0xffff) + (float)(r >> 48);
-    return (sum / 65536.0f - 2.0f) * 1.7320508f;
-}
-
-static uint64_t hash_str(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
-}
 
 /* ------------------------------------------------------------- tensors */
 
