@@ -104,8 +104,16 @@ hearth_status hearth_session_eval_all(hearth_session *s, const int32_t *tokens, 
                                       hearth_error *err);
 /* Logits (n_vocab floats) after the last evaluated token; NULL before any eval. */
 const float *hearth_session_logits(const hearth_session *s);
-/* Keeps the first n_keep positions (prefix reuse); n_keep > n_past is an error. */
+/* Keeps the first n_keep positions (prefix reuse); n_keep > n_past is an error, and so is,
+ * on models whose state cannot be cut back everywhere (recurrent hybrids, sliding windows),
+ * a length other than one hearth_session_reusable returns. */
 hearth_status hearth_session_truncate(hearth_session *s, int32_t n_keep, hearth_error *err);
+/* The longest prefix of at most n_keep positions that hearth_session_truncate can keep:
+ * min(n_keep, n_past) for transformers. The recurrent hybrids (Qwen 3.5, Nemotron-H) keep
+ * snapshots of their state, taken at the end of every multi-token eval and a few tokens
+ * before it: the answer is n_past or the latest snapshot at or before n_keep, else 0.
+ * Callers then evaluate the tokens from there again. */
+int32_t hearth_session_reusable(const hearth_session *s, int32_t n_keep);
 void hearth_session_reset(hearth_session *s);
 /* Continuous batching: appends tokens[i] to sessions[i] for n distinct sessions of one model
  * in one forward pass (each weight read once for all of them) and computes each session's

@@ -208,6 +208,8 @@ static hearth_status sync_cache(hr_chat *c, const int32_t *toks, size_t n, size_
     if ((int64_t)lcp > hearth_session_n_past(c->s)) lcp = (size_t)hearth_session_n_past(c->s);
     /* The next token's logits come from evaluating at least the last token. */
     if (lcp == n) lcp = n - 1;
+    /* Recurrent hybrids resume only from a snapshot of their state. */
+    lcp = (size_t)hearth_session_reusable(c->s, (int32_t)lcp);
     hearth_status st = hearth_session_truncate(c->s, (int32_t)lcp, err);
     if (st) return st;
     c->n_cache = lcp;

@@ -6,6 +6,13 @@
 #include "models/model_internal.h"
 #include "models/qwen35.h"
 
+/* Snapshots kept per session; eval takes two per multi-token call. */
+#define HR_HY_CKPT 4
+/* A multi-token eval also snapshots this many tokens before its end: chat
+ * templates re-render the tail of the last prompt (the generation prompt, e.g.
+ * "<|im_start|>assistant\n<think>\n") differently in the next turn's history. */
+#define HR_HY_CKPT_TAIL 8
+
 struct hr_qwen35_session {
     float *state;      /* per recurrent layer: conv window [conv_dim][d_conv-1], then S [n_v_heads][S][S] */
     size_t state_floats, per_layer;
@@ -18,7 +25,21 @@ struct hr_qwen35_session {
     float *attn_scratch; /* per thread: n_ctx scores + head_dim of dequantized row */
     size_t attn_stride;
     hr_mm_scratch mm;
+    /* Snapshots of the whole recurrent state at token positions of the current
+     * sequence (prefix reuse: the state cannot be rewound, only restored). */
+    float *ckpt[HR_HY_CKPT];
+    int32_t ckpt_pos[HR_HY_CKPT]; /* -1: slot empty */
+    uint64_t ckpt_age[HR_HY_CKPT], ckpt_clock;
 };
+
+/* Saves the recurrent state at s->n_past (silently skipped when out of memory:
+ * a missing snapshot only costs recomputation). */
+void hr_hy_checkpoint(hearth_session *s);
+/* Largest position <= n_keep the state can be brought back to: n_past, a snapshot, or 0. */
+int32_t hr_hy_reusable(const hearth_session *s, int32_t n_keep);
+/* Brings the state back to position n_keep (one hr_hy_reusable returns) and
+ * drops the snapshots after it; false when there is no such position. */
+bool hr_hy_restore(hearth_session *s, int32_t n_keep);
 
 
 float hr_hy_silu(float x);

@@ -216,7 +216,9 @@ uint64_t hearth_model_state_bytes(const hearth_model *m) {
 /* ------------------------------------------------------------------ session */
 
 void hr_qwen35_session_reset(hr_qwen35_session *qs) {
-    if (qs) memset(qs->state, 0, qs->state_floats * sizeof(float));
+    if (!qs) return;
+    memset(qs->state, 0, qs->state_floats * sizeof(float));
+    for (int i = 0; i < HR_HY_CKPT; i++) qs->ckpt_pos[i] = -1;
 }
 
 hearth_status hr_qwen35_session_new(hearth_session *s, hearth_error *err) {
@@ -225,6 +227,7 @@ hearth_status hr_qwen35_session_new(hearth_session *s, hearth_error *err) {
     hr_qwen35_session *qs = calloc(1, sizeof *qs);
     if (!qs) return hr_fail(err, HEARTH_ERR_NOMEM, "out of memory");
     s->qwen35 = qs;
+    for (int i = 0; i < HR_HY_CKPT; i++) qs->ckpt_pos[i] = -1;
     /* Per-architecture sizes: state per recurrent layer, projection widths. */
     size_t per_layer, n_rec, cd, proj, zd, nh, core;
     if (m->qwen35) {
@@ -282,6 +285,7 @@ void hr_qwen35_session_free(hr_qwen35_session *qs) {
                      qs->conv, qs->core, qs->out, qs->gate, qs->up, qs->rope, qs->attn_scratch, qs->state};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     for (int i = 0; i < HR_MM_MAX_W; i++) free(qs->mm.buf[i]);
+    for (int i = 0; i < HR_HY_CKPT; i++) free(qs->ckpt[i]);
     free(qs->state_off);
     free(qs->kv_slot);
     free(qs);

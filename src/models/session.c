@@ -10,6 +10,7 @@
 #include "models/nemotron_h.h"
 #include "models/qwen35.h"
 #include "models/gemma.h"
+#include "models/hybrid_internal.h"
 
 hr_type hr_cache_hr_type(hearth_cache_type t) {
     switch (t) {
@@ -190,12 +191,22 @@ static hearth_status eval_impl(hearth_session *s, const int32_t *tokens, size_t 
     if (n > (size_t)(s->n_ctx - s->n_past))
         return hr_fail(err, HEARTH_ERR_RANGE, "context is full: %d of %d positions used, %zu more needed", s->n_past,
                        s->n_ctx, n);
-    for (size_t i = 0; i < n; i += (size_t)s->n_batch) {
-        int nb = (int)(n - i < (size_t)s->n_batch ? n - i : (size_t)s->n_batch);
-        if (s->m->gemma) hr_gemma_forward(s, tokens + i, nb, all ? all + i * (size_t)nv : NULL);
-        else if (s->m->nemotron) hr_nemotron_h_forward(s, tokens + i, nb, all ? all + i * (size_t)nv : NULL);
-        else if (s->qwen35) hr_qwen35_forward(s, tokens + i, nb, all ? all + i * (size_t)nv : NULL);
-        else hr_llama_forward(s, tokens + i, nb, all ? all + i * (size_t)nv : NULL);
+    /* Hybrids snapshot their recurrent state a few tokens before the end of a
+     * multi-token eval and at its end, for prefix reuse (models/hybrid_state.c). */
+    size_t tail = s->qwen35 && n > 1 ? (n > HR_HY_CKPT_TAIL ? HR_HY_CKPT_TAIL : n - 1) : 0;
+    size_t split[2] = {n - tail, n};
+    for (size_t i = 0, part = 0; part < 2; part++) {
+        for (; i < split[part];) {
+            size_t rem = split[part] - i;
+            int nb = (int)(rem < (size_t)s->n_batch ? rem : (size_t)s->n_batch);
+            float *out = all ? all + i * (size_t)nv : NULL;
+            if (s->m->gemma) hr_gemma_forward(s, tokens + i, nb, out);
+            else if (s->m->nemotron) hr_nemotron_h_forward(s, tokens + i, nb, out);
+            else if (s->qwen35) hr_qwen35_forward(s, tokens + i, nb, out);
+            else hr_llama_forward(s, tokens + i, nb, out);
+            i += (size_t)nb;
+        }
+        if (tail) hr_hy_checkpoint(s);
     }
     return HEARTH_OK;
 }
@@ -217,15 +228,23 @@ hearth_status hearth_session_truncate(hearth_session *s, int32_t n_keep, hearth_
     if (s->m->gemma && !hr_gemma_can_truncate(s, n_keep))
         return hr_fail(err, HEARTH_ERR_RANGE,
                        "cannot keep %d positions: the sliding-window layers no longer hold the positions before it", n_keep);
-    /* A recurrent state holds only the latest position: it can be kept whole or restarted. */
-    if (s->qwen35 && n_keep != s->n_past && n_keep != 0)
+    /* A recurrent state cannot be rewound: only restored from a snapshot. */
+    if (s->qwen35 && !hr_hy_restore(s, n_keep))
         return hr_fail(err, HEARTH_ERR_UNSUPPORTED,
-                       "cannot keep %d of %d positions: this model's recurrent state cannot be rewound", n_keep,
-                       s->n_past);
-    if (s->qwen35 && n_keep == 0) hr_qwen35_session_reset(s->qwen35);
+                       "cannot keep %d of %d positions: this model's recurrent state cannot be rewound there "
+                       "(hearth_session_reusable says how much can be kept)",
+                       n_keep, s->n_past);
     s->n_past = n_keep;
     s->has_logits = false;
     return HEARTH_OK;
+}
+
+int32_t hearth_session_reusable(const hearth_session *s, int32_t n_keep) {
+    if (!s || n_keep <= 0) return 0;
+    if (n_keep > s->n_past) n_keep = s->n_past;
+    if (s->m->gemma && !hr_gemma_can_truncate(s, n_keep)) return 0;
+    if (s->qwen35) return hr_hy_reusable(s, n_keep);
+    return n_keep;
 }
 
 void hearth_session_reset(hearth_session *s) {

@@ -201,6 +201,8 @@ static void start(hs_sched *s, slot *sl, hs_job *j) {
     size_t common = lcp(sl->cache, sl->n_cache, j->prompt, j->n_prompt);
     if (common >= j->n_prompt) common = j->n_prompt - 1; /* evaluate at least one token for the logits */
     if ((int32_t)common > hearth_session_n_past(sl->sess)) common = (size_t)hearth_session_n_past(sl->sess);
+    /* Recurrent hybrids resume only from a snapshot of their state. */
+    common = (size_t)hearth_session_reusable(sl->sess, (int32_t)common);
     hearth_session_truncate(sl->sess, (int32_t)common, &err);
     sl->n_cache = common;
     j->n_cached = (int32_t)common;
