@@ -27,10 +27,29 @@ struct hr_qwen35_session {
     hr_mm_scratch mm;
     /* Snapshots of the whole recurrent state at token positions of the current
      * sequence (prefix reuse: the state cannot be rewound, only restored). */
+    float *chunk_ws; /* per thread: hr_gdn_chunk_ws_floats (Qwen 3.5 only) */
+    size_t chunk_ws_stride;
     float *ckpt[HR_HY_CKPT];
     int32_t ckpt_pos[HR_HY_CKPT]; /* -1: slot empty */
     uint64_t ckpt_age[HR_HY_CKPT], ckpt_clock;
 };
+
+/* Tokens per chunk of the parallel delta rule (llama.cpp's chunk size). */
+#define HR_GDN_CHUNK 64
+/* Inputs and output of the delta rule for one value head over a chunk. */
+typedef struct hr_gdn_io {
+    const float *q, *k, *v; /* token t's L2-normalised q, k and its v at + t * stride */
+    size_t stride;
+    const float *beta, *g; /* token t's write strength and log decay at [t * gstride] */
+    size_t gstride;
+    float *out; /* token t's output (before the gated norm) at + t * out_stride */
+    size_t out_stride;
+} hr_gdn_io;
+/* Floats of per-thread workspace hr_gdn_chunk needs for state size D. */
+size_t hr_gdn_chunk_ws_floats(int D);
+/* c <= HR_GDN_CHUNK tokens of the gated delta rule in the chunked parallel form,
+ * updating the head's state S (rows: value dimensions; [D][D]). */
+void hr_gdn_chunk(hr_vec_dot_fn dot, int D, int c, const hr_gdn_io *io, float scale, float *S, float *ws);
 
 /* Saves the recurrent state at s->n_past (silently skipped when out of memory:
  * a missing snapshot only costs recomputation). */

@@ -1,7 +1,8 @@
 /* Nemotron-H: metadata with per-layer arrays, Mamba-2 mixer, plain attention
  * and squared-ReLU MLP layers. The selective scan follows ggml_ssm_scan
- * (scalar decay per head, state updated token by token for prompts and
- * decoding alike), the convolution ggml_ssm_conv plus bias. */
+ * (scalar decay per head, state updated token by token) when decoding and
+ * runs in the chunked SSD form for prompts; the convolution is ggml_ssm_conv
+ * plus bias. */
 #include "models/nemotron_h.h"
 
 #include <math.h>
@@ -206,11 +207,72 @@ typedef struct {
     hr_qwen35_session *qs;
     float *S; /* [n_head][head_dim][d_state] */
     int n;
+    hr_vec_dot_fn dot;
     atomic_int next;
 } scan_job;
 
+/* A prompt (n > 1): the scan in its chunked (SSD) form, HR_GDN_CHUNK tokens at
+ * a time. With L_t the cumulative log decay inside the chunk and S the state at
+ * its start, the recurrence s_t = e^{l_t} s_{t-1} + dt_t x_t B_t^T unrolls to
+ *   y_t   = e^{L_t} S C_t + sum_{s<=t} e^{L_t - L_s} (C_t . B_s) dt_s x_s (+ D x_t),
+ *   S_end = e^{L_c} S + sum_s e^{L_c - L_s} dt_s x_s B_s^T:
+ * the state is read once and written once per chunk, the dot products run on
+ * the vector kernels, and decays enter only as differences L_t - L_s <= 0. */
+static void scan_chunked_head(const scan_job *j, int h) {
+    const hr_nemotron_model *q = j->q;
+    const hr_qwen35_session *qs = j->qs;
+    const int nh = q->n_head, hd = q->head_dim, ds = q->d_state, cd = q->conv_dim, di = q->d_inner;
+    const int g = h / (nh / q->n_group);
+    const hr_vec_dot_fn dot = j->dot;
+    float *S = j->S + (size_t)h * hd * ds;
+    float L[HR_GDN_CHUNK], dt[HR_GDN_CHUNK];
+    for (int t0 = 0; t0 < j->n; t0 += HR_GDN_CHUNK) {
+        const int c = j->n - t0 < HR_GDN_CHUNK ? j->n - t0 : HR_GDN_CHUNK;
+#define X(t) (qs->conv + (size_t)(t0 + (t)) * cd + (size_t)h * hd)
+#define B(t) (qs->conv + (size_t)(t0 + (t)) * cd + di + (size_t)g * ds)
+#define C(t) (qs->conv + (size_t)(t0 + (t)) * cd + di + (size_t)q->n_group * ds + (size_t)g * ds)
+#define Y(t) (qs->core + (size_t)(t0 + (t)) * di + (size_t)h * hd)
+        float acc = 0.0f;
+        for (int t = 0; t < c; t++) {
+            dt[t] = hr_hy_softplus(qs->alpha[(size_t)(t0 + t) * nh + h]);
+            L[t] = acc += dt[t] * j->G->a[h];
+        }
+        for (int i1 = 0; i1 < hd; i1++)
+            for (int t = 0; t < c; t++) dot(ds, &Y(t)[i1], S + (size_t)i1 * ds, C(t));
+        for (int t = 0; t < c; t++) {
+            float *y = Y(t);
+            const float e = expf(L[t]);
+            for (int i1 = 0; i1 < hd; i1++) y[i1] *= e;
+            for (int s = 0; s <= t; s++) {
+                float cb;
+                dot(ds, &cb, C(t), B(s));
+                const float w = expf(L[t] - L[s]) * cb * dt[s];
+                const float *x = X(s);
+                for (int i1 = 0; i1 < hd; i1++) y[i1] += w * x[i1];
+            }
+            const float *x = X(t);
+            for (int i1 = 0; i1 < hd; i1++) y[i1] += x[i1] * j->G->d[h];
+        }
+        const float el = expf(L[c - 1]);
+        for (int s = 0; s < c; s++) dt[s] *= expf(L[c - 1] - L[s]); /* now the weight of x_s B_s^T in the new state */
+        for (int i1 = 0; i1 < hd; i1++) {
+            float *Sr = S + (size_t)i1 * ds;
+            for (int i0 = 0; i0 < ds; i0++) Sr[i0] *= el;
+            for (int s = 0; s < c; s++) {
+                const float w = dt[s] * X(s)[i1];
+                const float *b = B(s);
+                for (int i0 = 0; i0 < ds; i0++) Sr[i0] += w * b[i0];
+            }
+        }
+#undef X
+#undef B
+#undef C
+#undef Y
+    }
+}
+
 /* ggml_ssm_scan for Mamba-2, one head at a time: s = s * exp(softplus(dt) A) + B x dt,
- * y = s . C, plus the skip x * D. */
+ * y = s . C, plus the skip x * D; prompts take the chunked form above. */
 static void scan_task(void *ctx, int ith, int nth) {
     (void)ith;
     (void)nth;
@@ -221,6 +283,10 @@ static void scan_task(void *ctx, int ith, int nth) {
     for (;;) {
         int h = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
         if (h >= nh) return;
+        if (j->n > 1) {
+            scan_chunked_head(j, h);
+            continue;
+        }
         const int g = h / (nh / q->n_group);
         float *S = j->S + (size_t)h * hd * ds;
         for (int t = 0; t < j->n; t++) {
@@ -258,7 +324,7 @@ static void mamba2(hearth_session *s, int il, const float *xn, int n) {
     hr_hy_conv(G->conv, G->conv_b, q->d_conv, cd, win, qs->qkv + di, (size_t)dip, n, qs->conv);
     for (int t = 0; t < n; t++)
         for (int h = 0; h < nh; h++) qs->alpha[(size_t)t * nh + h] = qs->qkv[(size_t)t * dip + di + cd + h] + G->dt_b[h];
-    scan_job sj = {.q = q, .G = G, .qs = qs, .S = S, .n = n};
+    scan_job sj = {.q = q, .G = G, .qs = qs, .S = S, .n = n, .dot = m->kernels.vec_dot[HR_TYPE_F32]};
     atomic_init(&sj.next, 0);
     hr_threadpool_run(m->pool, scan_task, &sj);
     const int gs = di / q->n_group;

@@ -3,8 +3,8 @@
  * ssm_conv's float window sum, the fused gated_delta_net's per-token update
  * with its transposed state, NEOX rope over the first n_rot dimensions,
  * soft_max with a double sum), so results agree within rounding. The delta
- * rule runs token by token for prompts as for decoding, as llama.cpp's fused
- * CPU op does; a chunked parallel form is not implemented yet. */
+ * rule runs token by token when decoding, as llama.cpp's fused CPU op does,
+ * and in the chunked parallel form for prompts (gdn_chunked.c). */
 #include "models/qwen35.h"
 
 #include <math.h>
@@ -270,6 +270,10 @@ hearth_status hr_qwen35_session_new(hearth_session *s, hearth_error *err) {
     qs->attn_stride = (size_t)s->n_ctx + hd + 16;
     int nt = hr_threadpool_n_threads(m->pool);
     ok = ok && (qs->attn_scratch = malloc((size_t)nt * qs->attn_stride * sizeof(float)));
+    if (m->qwen35) {
+        qs->chunk_ws_stride = hr_gdn_chunk_ws_floats(m->qwen35->d_state);
+        ok = ok && (qs->chunk_ws = malloc((size_t)nt * qs->chunk_ws_stride * sizeof(float)));
+    }
     int64_t max_in = (int64_t)(d > ff ? d : ff);
     if ((int64_t)dq > max_in) max_in = (int64_t)dq;
     if ((int64_t)core > max_in) max_in = (int64_t)core;
@@ -282,7 +286,7 @@ hearth_status hr_qwen35_session_new(hearth_session *s, hearth_error *err) {
 void hr_qwen35_session_free(hr_qwen35_session *qs) {
     if (!qs) return;
     float *bufs[] = {qs->qg, qs->q, qs->k, qs->v, qs->att, qs->qkv, qs->z, qs->beta, qs->alpha,
-                     qs->conv, qs->core, qs->out, qs->gate, qs->up, qs->rope, qs->attn_scratch, qs->state};
+                     qs->conv, qs->core, qs->out, qs->gate, qs->up, qs->rope, qs->attn_scratch, qs->state, qs->chunk_ws};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     for (int i = 0; i < HR_MM_MAX_W; i++) free(qs->mm.buf[i]);
     for (int i = 0; i < HR_HY_CKPT; i++) free(qs->ckpt[i]);
@@ -500,15 +504,44 @@ typedef struct {
     float *S; /* the layer's delta-rule states [n_v_heads][d][d] */
     int n;
     float eps;
+    hr_vec_dot_fn dot;
     atomic_int next;
 } gdn_job;
 
-/* The gated delta rule for one value head over the n tokens, as ggml's fused
- * op: S stored transposed (row j holds column j), decayed by exp(g), then
- * delta = (v - S^T k) * beta, S += k delta^T, out = S^T q / sqrt(d); then the
+/* The gated RMSNorm of one head's output with silu(z). */
+static void gdn_out_norm(const gdn_job *j, int t, int h) {
+    const int D = j->q->d_state;
+    float *o = j->qs->core + (size_t)t * j->q->d_inner + (size_t)h * D;
+    const float *z = j->qs->z + (size_t)t * j->q->d_inner + (size_t)h * D;
+    hr_hy_rmsnorm(o, j->G->norm, o, D, j->eps);
+    for (int r = 0; r < D; r++) o[r] *= hr_hy_silu(z[r]);
+}
+
+/* A prompt (n > 1): the chunked parallel form, HR_GDN_CHUNK tokens at a time. */
+static void gdn_chunked_head(const gdn_job *j, int h, float *ws) {
+    const hr_qwen35_model *q = j->q;
+    const hr_qwen35_session *qs = j->qs;
+    const int D = q->d_state, Hv = q->n_v_heads, Hk = q->n_k_heads, cd = q->conv_dim, hk = h % Hk;
+    float *S = j->S + (size_t)h * D * D;
+    for (int t0 = 0; t0 < j->n; t0 += HR_GDN_CHUNK) {
+        const int c = j->n - t0 < HR_GDN_CHUNK ? j->n - t0 : HR_GDN_CHUNK;
+        const float *row = qs->conv + (size_t)t0 * cd;
+        const hr_gdn_io io = {.q = row + (size_t)hk * D, .k = row + (size_t)Hk * D + (size_t)hk * D,
+                              .v = row + (size_t)2 * Hk * D + (size_t)h * D, .stride = (size_t)cd,
+                              .beta = qs->beta + (size_t)t0 * Hv + h, .g = qs->alpha + (size_t)t0 * Hv + h,
+                              .gstride = (size_t)Hv, .out = qs->core + (size_t)t0 * q->d_inner + (size_t)h * D,
+                              .out_stride = (size_t)q->d_inner};
+        hr_gdn_chunk(j->dot, D, c, &io, 1.0f / sqrtf((float)D), S, ws);
+        for (int t = t0; t < t0 + c; t++) gdn_out_norm(j, t, h);
+    }
+}
+
+/* The gated delta rule for one value head over the n tokens. Decoding: token
+ * by token as ggml's fused op: S stored transposed (row j holds column j),
+ * decayed by exp(g), then delta = (v - S^T k) * beta, S += k delta^T,
+ * out = S^T q / sqrt(d). Prompts: the chunked form (gdn_chunked.c). Then the
  * gated RMSNorm of the output with hr_hy_silu(z). */
 static void gdn_task(void *ctx, int ith, int nth) {
-    (void)ith;
     (void)nth;
     gdn_job *j = ctx;
     const hr_qwen35_model *q = j->q;
@@ -519,6 +552,10 @@ static void gdn_task(void *ctx, int ith, int nth) {
     for (;;) {
         int h = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
         if (h >= Hv) return;
+        if (j->n > 1) {
+            gdn_chunked_head(j, h, qs->chunk_ws + (size_t)ith * qs->chunk_ws_stride);
+            continue;
+        }
         const int hk = h % Hk;
         float *S = j->S + (size_t)h * D * D;
         for (int t = 0; t < j->n; t++) {
@@ -540,9 +577,7 @@ static void gdn_task(void *ctx, int ith, int nth) {
                 for (int i = 0; i < D; i++) sum += S[(size_t)r * D + i] * qv[i];
                 o[r] = sum * scale;
             }
-            const float *z = qs->z + (size_t)t * q->d_inner + (size_t)h * D;
-            hr_hy_rmsnorm(o, j->G->norm, o, D, j->eps);
-            for (int r = 0; r < D; r++) o[r] *= hr_hy_silu(z[r]);
+            gdn_out_norm(j, t, h);
         }
     }
 }
@@ -575,7 +610,8 @@ static void gated_deltanet(hearth_session *s, int il, const float *xn, int n) {
         float *row = qs->conv + (size_t)t * cd;
         for (int h = 0; h < 2 * Hk; h++) l2norm(row + (size_t)h * D, D, m->hp.rms_eps);
     }
-    gdn_job gj = {.q = q, .G = G, .qs = qs, .S = S, .n = n, .eps = m->hp.rms_eps};
+    gdn_job gj = {.q = q, .G = G, .qs = qs, .S = S, .n = n, .eps = m->hp.rms_eps,
+                  .dot = m->kernels.vec_dot[HR_TYPE_F32]};
     atomic_init(&gj.next, 0);
     hr_threadpool_run(m->pool, gdn_task, &gj);
     hr_hy_matmul1(m, &qs->mm, &G->wout, qs->core, n, qs->out);

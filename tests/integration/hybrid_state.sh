@@ -43,3 +43,14 @@ check_info() { # file state kv_f16_at_2048
 check_info "$tmp/m.gguf" $(( 2 * ((4 - 1) * 512 + 4 * 64 * 64) * 4 )) $(( 2 * 2 * 2 * 128 * 2048 * 2 ))
 check_info "$tmp/nh.gguf" $(( 2 * ((4 - 1) * 768 + 512 * 64) * 4 )) $(( 1 * 2 * 2 * 64 * 2048 * 2 ))
 echo "ok: hearth info reports the recurrent state and attention-only KV sizes"
+
+# Prompts take the chunked parallel form of the recurrences (Gated DeltaNet's
+# UT-transformed delta rule, Mamba-2's SSD scan, chunks of 64), decoding the
+# per-token update: a 300-token prompt in one batch against one token at a time.
+# Same algebra, different summation order in float32: about 1e-6 relative to
+# logits of magnitude ~20 after 4 layers (observed <= 2e-4); a wrong term
+# (decay, write strength, a lost chunk boundary) moves logits by O(1).
+for a in qwen35 qwen35moe nemotron_h nemotron_h_moe; do
+  "$BUILD/genmodel_hybrid" --arch $a --vocab "$vocab" --n-vocab 4096 --seed 17 -o "$tmp/c.gguf"
+  echo -n "$a: "; "$BUILD/hybrid_chunk_check" "$tmp/c.gguf" 300 1e-3
+done

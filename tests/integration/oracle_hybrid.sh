@@ -2,12 +2,17 @@
 # hearth against llama.cpp (node-llama-cpp) on tiny random-weight models of the
 # mixture-of-experts and hybrid architectures (tools/genmodel_hybrid.c), with
 # the real Qwen 3.5 vocabulary cut to 4096 tokens: 64 teacher-forced steps,
-# F32 identical greedy tokens and max |dp| <= 1e-3, quantized top-1 >= 99% and
-# mean KL <= 1e-3 (tests/oracle/compare.mjs; quantized files with logit scale 2,
+# F32 identical greedy tokens and max |dp| <= 1e-3, quantized (Q8_0, and Q4_K for
+# Nemotron-H) top-1 >= 99% and mean KL <= 1e-3 (tests/oracle/compare.mjs; quantized
+# files with logit scale 2,
 # as oracle_models.sh, since rounded activations make sharper near-ties fall
 # either way). The recurrent models get a
-# 100-token prompt that hearth processes in batches of 32, so the state is
-# carried across prompt chunks and then through single-token decoding.
+# 100-token prompt that hearth processes in batches of 32 (the chunked parallel
+# form of the recurrences), so the state is carried across prompt chunks and then
+# through single-token decoding (the per-token form). Qwen 3.5 at Q4_K is left
+# out: mean KL 1.3-1.7e-3 against llama.cpp over four seeds, with the per-token
+# and the chunked prompt path alike, while Q4_0 (Q8_0 activations) gives 1.5e-4,
+# so the 256-wide Q8_K activation rounding is the suspect; not yet explained.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 vocab="$root/../shared/vocab/ggml-vocab-qwen35.gguf"
@@ -33,6 +38,8 @@ gen recurrent nemotron_h-f32 f32 --arch nemotron_h --seed 41
 gen recurrent nemotron_h-q8_0 quant --arch nemotron_h --type q8_0 --seed 42 --logit-scale 2
 gen recurrent nemotron_h_moe-f32 f32 --arch nemotron_h_moe --seed 61
 gen recurrent nemotron_h_moe-q8_0 quant --arch nemotron_h_moe --type q8_0 --seed 62 --logit-scale 2
+gen recurrent nemotron_h-q4_K quant --arch nemotron_h --type q4_K --seed 43 --logit-scale 2
+gen recurrent nemotron_h_moe-q4_K quant --arch nemotron_h_moe --type q4_K --seed 63 --logit-scale 2
 rc=0
 node "$root/tests/oracle/compare.mjs" --hearth "$HEARTH" "${moe[@]}" || rc=1
 HEARTH_ORACLE_PROMPT_LEN=100 HEARTH_ORACLE_BATCH=32 \
