@@ -216,8 +216,14 @@ static hearth_status sync_cache(hr_chat *c, const int32_t *toks, size_t n, size_
     if ((int64_t)lcp > hearth_session_n_past(c->s)) lcp = (size_t)hearth_session_n_past(c->s);
     /* The next token's logits come from evaluating at least the last token. */
     if (lcp == n) lcp = n - 1;
-    hearth_status st = hearth_session_truncate(c->s, (int32_t)lcp, err);
-    if (st) return st;
+    hearth_error terr;
+    if (hearth_session_truncate(c->s, (int32_t)lcp, &terr)) {
+        /* Recurrent (Qwen 3.5, Nemotron-H) and sliding-window (Gemma) state cannot
+         * always be rewound: start again from nothing. */
+        hearth_session_reset(c->s);
+        lcp = 0;
+    }
+    hearth_status st;
     c->n_cache = lcp;
     st = hearth_session_eval(c->s, toks + lcp, n - lcp, err);
     if (st) {

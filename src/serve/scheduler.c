@@ -204,7 +204,11 @@ static void start(hs_sched *s, slot *sl, hs_job *j) {
     size_t common = lcp(sl->cache, sl->n_cache, j->prompt, j->n_prompt);
     if (common >= j->n_prompt) common = j->n_prompt - 1; /* evaluate at least one token for the logits */
     if ((int32_t)common > hearth_session_n_past(sl->sess)) common = (size_t)hearth_session_n_past(sl->sess);
-    hearth_session_truncate(sl->sess, (int32_t)common, &err);
+    if (hearth_session_truncate(sl->sess, (int32_t)common, &err)) {
+        /* recurrent or sliding-window state that cannot be rewound: start again from nothing */
+        hearth_session_reset(sl->sess);
+        common = 0;
+    }
     sl->n_cache = common;
     j->n_cached = (int32_t)common;
     sl->n_gen = 0;
