@@ -22,9 +22,11 @@ fail() { echo "FAIL: $*"; for f in "$tmp"/*.log; do [ -f "$f" ] && { echo "== $f
 # ---- 1. the API: reuse == recomputation ----
 for a in qwen35 nemotron_h qwen35moe nemotron_h_moe; do
   "$BUILD/genmodel_hybrid" --arch $a --vocab "$v35" --n-vocab 4096 --seed 5 -o "$tmp/$a.gguf"
-  # Same tokens through the same per-token recurrence and row-wise matrix products:
-  # only the batch boundaries differ, so agreement is to float rounding at most.
-  echo "$a:"; "$BUILD/hybrid_reuse_check" "$tmp/$a.gguf" 1e-4 || fail "$a reuse check"
+  # Same tokens, same algebra: only the batch and so the prompt-chunk boundaries of
+  # the recurrences' parallel form differ, i.e. the float32 summation order (about
+  # 1e-6 relative to logits of magnitude ~20; observed <= 1e-4). A state restored
+  # from the wrong position or not at all moves logits by O(1).
+  echo "$a:"; "$BUILD/hybrid_reuse_check" "$tmp/$a.gguf" 1e-3 || fail "$a reuse check"
 done
 
 # ---- 2. hearth chat ----
@@ -99,8 +101,8 @@ for (let i = 0; i < 4; i++) {
   same(again, one, `request ${i} on a reused slot vs alone`);
   cached += again.usage.prompt_tokens_details.cached_tokens;
 }
-// The same token path through per-token recurrences: only batch boundaries differ.
-if (worst > 1e-4) throw new Error(`max |dlogprob| ${worst}`);
+// Same tokens and algebra; only batch boundaries (float summation order) may differ.
+if (worst > 1e-3) throw new Error(`max |dlogprob| ${worst}`);
 if (!(cached > 0)) throw new Error("no prefix was reused from a slot");
 console.log(`serve ${a}: 3 concurrent streams and reused slots equal single requests (max |dlogprob| ${worst.toExponential(2)}, ${cached} prompt tokens reused)`);
 JS
