@@ -162,8 +162,10 @@ static ALWAYS_INLINE __m256i q8_dot(__m256i xabs, __m256i x, const int8_t *yq) {
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), xabs, _mm256_sign_epi8(load256(yq), x));
 }
 
+/* yd[t]: token t's block scales as floats (converted once per pass, not once
+ * per row), or NULL to convert them in place. */
 static ALWAYS_INLINE void q80_row(const int T, int64_t n, const hr_block_q8_0 *x, const hr_block_q8_0 *const *y,
-                                  float *const *o) {
+                                  const float *const *yd, float *const *o) {
     const int64_t nb = n / HR_QK8_0;
     __m128 acc[GEMM_T];
     float tail[GEMM_T];
@@ -185,8 +187,8 @@ static ALWAYS_INLINE void q80_row(const int T, int64_t n, const hr_block_q8_0 *x
             const hr_block_q8_0 *yb = y[t] + b;
             __m128i is = hrx_hsum4_epi32(q8_dot(xa[0], xv[0], yb[0].qs), q8_dot(xa[1], xv[1], yb[1].qs),
                                          q8_dot(xa[2], xv[2], yb[2].qs), q8_dot(xa[3], xv[3], yb[3].qs));
-            __m128 d = _mm_mul_ps(xd, hrx_f16x4(yb[0].d, yb[1].d, yb[2].d, yb[3].d));
-            acc[t] = _mm_fmadd_ps(d, _mm_cvtepi32_ps(is), acc[t]);
+            const __m128 ydv = yd ? _mm_loadu_ps(yd[t] + b) : hrx_f16x4(yb[0].d, yb[1].d, yb[2].d, yb[3].d);
+            acc[t] = _mm_fmadd_ps(_mm_mul_ps(xd, ydv), _mm_cvtepi32_ps(is), acc[t]);
         }
     }
     for (; b < nb; b++) {
@@ -197,8 +199,40 @@ static ALWAYS_INLINE void q80_row(const int T, int64_t n, const hr_block_q8_0 *x
     for (int t = 0; t < T; t++)
         if (o[t]) *o[t] = hrx_hsum_ps128(acc[t]) + tail[t];
 }
-#define Q80_ROW(T, n, row, y, o) q80_row(T, n, row, y, o)
-GEMM_DRIVER(gemm_q8_0, hr_block_q8_0, hr_block_q8_0, 1, GEMM_T, Q80_ROW)
+
+#define Q80_YD_MAX 512 /* blocks per row whose scales the driver converts up front (rows of 16384) */
+
+static void gemm_q8_0(int64_t n, int nr, int nt, const void *w, size_t ws, const void *xa, size_t xs, float *out,
+                      size_t os) {
+    const int64_t nb = n / HR_QK8_0;
+    float ydbuf[GEMM_T][Q80_YD_MAX];
+    for (int t0 = 0; t0 < nt; t0 += GEMM_T) {
+        const int tn = nt - t0 < GEMM_T ? nt - t0 : GEMM_T;
+        const hr_block_q8_0 *y[GEMM_T];
+        const float *yd[GEMM_T];
+        for (int t = 0; t < tn; t++) {
+            y[t] = (const hr_block_q8_0 *)((const uint8_t *)xa + (size_t)(t0 + t) * xs);
+            yd[t] = ydbuf[t];
+            for (int64_t b = 0; b < nb && nb <= Q80_YD_MAX; b++) ydbuf[t][b] = _cvtsh_ss(y[t][b].d);
+        }
+        const float *const *ydp = nb <= Q80_YD_MAX ? yd : NULL;
+        for (int r = 0; r < nr; r++) {
+            const hr_block_q8_0 *row = (const hr_block_q8_0 *)((const uint8_t *)w + (size_t)r * ws);
+            float *o[GEMM_T];
+            for (int t = 0; t < tn; t++) o[t] = out + (size_t)(t0 + t) * os + r;
+            switch (tn) {
+            case 1: q80_row(1, n, row, y, ydp, o); break;
+            case 2: q80_row(2, n, row, y, ydp, o); break;
+            case 3: q80_row(3, n, row, y, ydp, o); break;
+            case 4: q80_row(4, n, row, y, ydp, o); break;
+            case 5: q80_row(5, n, row, y, ydp, o); break;
+            case 6: q80_row(6, n, row, y, ydp, o); break;
+            case 7: q80_row(7, n, row, y, ydp, o); break;
+            default: q80_row(8, n, row, y, ydp, o); break;
+            }
+        }
+    }
+}
 
 /* ---- f16 x f16: mirrors vec_dot_f16 of vec_avx512.c ----
  * One accumulator per (row, token) in element order, as vec_dot_f16 has,
