@@ -27,7 +27,7 @@ struct hr_qwen35_session {
     hr_mm_scratch mm;
     /* Snapshots of the whole recurrent state at token positions of the current
      * sequence (prefix reuse: the state cannot be rewound, only restored). */
-    float *chunk_ws; /* per thread: hr_gdn_chunk_ws_floats (Qwen 3.5 only) */
+    float *chunk_ws; /* per thread: workspace of the chunked prompt forms */
     size_t chunk_ws_stride;
     float *ckpt[HR_HY_CKPT];
     int32_t ckpt_pos[HR_HY_CKPT]; /* -1: slot empty */

@@ -216,18 +216,19 @@ typedef struct {
  * its start, the recurrence s_t = e^{l_t} s_{t-1} + dt_t x_t B_t^T unrolls to
  *   y_t   = e^{L_t} S C_t + sum_{s<=t} e^{L_t - L_s} (C_t . B_s) dt_s x_s (+ D x_t),
  *   S_end = e^{L_c} S + sum_s e^{L_c - L_s} dt_s x_s B_s^T:
- * the state is read once and written once per chunk, the dot products run on
- * the vector kernels, and decays enter only as differences L_t - L_s <= 0. */
-static void scan_chunked_head(const scan_job *j, int h) {
+ * every sum is a dot product on the vector kernels (the per-token scan's inner
+ * loop is a scalar reduction), and decays enter only as differences L_t - L_s <= 0. */
+static void scan_chunked_head(const scan_job *j, int h, float *ws) {
     const hr_nemotron_model *q = j->q;
     const hr_qwen35_session *qs = j->qs;
     const int nh = q->n_head, hd = q->head_dim, ds = q->d_state, cd = q->conv_dim, di = q->d_inner;
-    const int g = h / (nh / q->n_group);
+    const int g = h / (nh / q->n_group), C_ = HR_GDN_CHUNK;
     const hr_vec_dot_fn dot = j->dot;
     float *S = j->S + (size_t)h * hd * ds;
-    float L[HR_GDN_CHUNK], dt[HR_GDN_CHUNK];
-    for (int t0 = 0; t0 < j->n; t0 += HR_GDN_CHUNK) {
-        const int c = j->n - t0 < HR_GDN_CHUNK ? j->n - t0 : HR_GDN_CHUNK;
+    /* x and B of the chunk transposed (a row per dimension), so sums over tokens are dot products */
+    float *Xt = ws, *Bt = Xt + (size_t)hd * C_, *L = Bt + (size_t)ds * C_, *dt = L + C_, *w = dt + C_, *cx = w + C_;
+    for (int t0 = 0; t0 < j->n; t0 += C_) {
+        const int c = j->n - t0 < C_ ? j->n - t0 : C_;
 #define X(t) (qs->conv + (size_t)(t0 + (t)) * cd + (size_t)h * hd)
 #define B(t) (qs->conv + (size_t)(t0 + (t)) * cd + di + (size_t)g * ds)
 #define C(t) (qs->conv + (size_t)(t0 + (t)) * cd + di + (size_t)q->n_group * ds + (size_t)g * ds)
@@ -236,32 +237,34 @@ static void scan_chunked_head(const scan_job *j, int h) {
         for (int t = 0; t < c; t++) {
             dt[t] = hr_hy_softplus(qs->alpha[(size_t)(t0 + t) * nh + h]);
             L[t] = acc += dt[t] * j->G->a[h];
+            for (int i1 = 0; i1 < hd; i1++) Xt[(size_t)i1 * C_ + t] = X(t)[i1];
+            for (int i0 = 0; i0 < ds; i0++) Bt[(size_t)i0 * C_ + t] = B(t)[i0];
         }
         for (int i1 = 0; i1 < hd; i1++)
             for (int t = 0; t < c; t++) dot(ds, &Y(t)[i1], S + (size_t)i1 * ds, C(t));
         for (int t = 0; t < c; t++) {
-            float *y = Y(t);
-            const float e = expf(L[t]);
-            for (int i1 = 0; i1 < hd; i1++) y[i1] *= e;
             for (int s = 0; s <= t; s++) {
                 float cb;
                 dot(ds, &cb, C(t), B(s));
-                const float w = expf(L[t] - L[s]) * cb * dt[s];
-                const float *x = X(s);
-                for (int i1 = 0; i1 < hd; i1++) y[i1] += w * x[i1];
+                w[s] = expf(L[t] - L[s]) * cb * dt[s];
             }
-            const float *x = X(t);
-            for (int i1 = 0; i1 < hd; i1++) y[i1] += x[i1] * j->G->d[h];
+            float *y = Y(t);
+            const float e = expf(L[t]), *x = X(t);
+            for (int i1 = 0; i1 < hd; i1++) {
+                float sum;
+                dot(t + 1, &sum, w, Xt + (size_t)i1 * C_);
+                y[i1] = e * y[i1] + sum + x[i1] * j->G->d[h];
+            }
         }
         const float el = expf(L[c - 1]);
-        for (int s = 0; s < c; s++) dt[s] *= expf(L[c - 1] - L[s]); /* now the weight of x_s B_s^T in the new state */
+        for (int s = 0; s < c; s++) w[s] = expf(L[c - 1] - L[s]) * dt[s]; /* weight of x_s B_s^T in the new state */
         for (int i1 = 0; i1 < hd; i1++) {
             float *Sr = S + (size_t)i1 * ds;
-            for (int i0 = 0; i0 < ds; i0++) Sr[i0] *= el;
-            for (int s = 0; s < c; s++) {
-                const float w = dt[s] * X(s)[i1];
-                const float *b = B(s);
-                for (int i0 = 0; i0 < ds; i0++) Sr[i0] += w * b[i0];
+            for (int s = 0; s < c; s++) cx[s] = w[s] * Xt[(size_t)i1 * C_ + s];
+            for (int i0 = 0; i0 < ds; i0++) {
+                float sum;
+                dot(c, &sum, cx, Bt + (size_t)i0 * C_);
+                Sr[i0] = el * Sr[i0] + sum;
             }
         }
 #undef X
@@ -274,7 +277,6 @@ static void scan_chunked_head(const scan_job *j, int h) {
 /* ggml_ssm_scan for Mamba-2, one head at a time: s = s * exp(softplus(dt) A) + B x dt,
  * y = s . C, plus the skip x * D; prompts take the chunked form above. */
 static void scan_task(void *ctx, int ith, int nth) {
-    (void)ith;
     (void)nth;
     scan_job *j = ctx;
     const hr_nemotron_model *q = j->q;
@@ -284,7 +286,7 @@ static void scan_task(void *ctx, int ith, int nth) {
         int h = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
         if (h >= nh) return;
         if (j->n > 1) {
-            scan_chunked_head(j, h);
+            scan_chunked_head(j, h, qs->chunk_ws + (size_t)ith * qs->chunk_ws_stride);
             continue;
         }
         const int g = h / (nh / q->n_group);
