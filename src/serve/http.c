@@ -315,7 +315,8 @@ static void log_request(hs_server *sv, req *rq, enum MHD_RequestTerminationCode 
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) fin = "client_closed";
     double ms = (hs_now() - rq->t0) * 1000.0;
     if (sv->cfg.log_json) {
-        json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:i,s:f,s:s}", "method", rq->method, "path", rq->path, "status", rq->status,
+        json_t *o = json_pack("{s:o,s:o,s:i,s:i,s:i,s:f,s:s}", "method", hs_json_lossy(rq->method, strlen(rq->method)), "path",
+                              hs_json_lossy(rq->path, strlen(rq->path)), "status", rq->status,
                               "tokens_in", tin, "tokens_out", tout, "ms", ms, "finish", fin);
         char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (s) fprintf(stderr, "%s\n", s);

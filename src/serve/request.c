@@ -26,8 +26,10 @@ hs_reply hs_reply_error(int status, const char *type, const char *code, const ch
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    json_t *e = json_pack("{s:{s:s,s:s,s:n,s:o}}", "error", "message", msg, "type", type, "param", "code",
-                          code ? json_string(code) : json_null());
+    /* The message may quote the client's bytes (a JSON parser excerpt, a path) or be
+     * cut by the buffer inside a character: it must still become a JSON string. */
+    json_t *e = json_pack("{s:{s:o,s:s,s:n,s:o}}", "error", "message", hs_json_lossy(msg, strlen(msg)), "type", type,
+                          "param", "code", code ? json_string(code) : json_null());
     return hs_reply_json(status, e);
 }
 

@@ -140,6 +140,22 @@ check(got is not None and status in (b"431", b"400", b"closed"), f"1 MB header: 
 print(f"  1 MB header: {status.decode()}")
 normal_completion("after the 1 MB header", limit=5)
 
+# ---- invalid UTF-8 in the path: a JSON error object (the message quotes the path) ----
+s = socket.create_connection(("127.0.0.1", PORT))
+s.sendall(b"GET /v1/\xff\xfe\xc3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+got = read_until_closed(s, time.monotonic() + 10) or b""
+s.close()
+hdr, _, payload = got.partition(b"\r\n\r\n")
+status = hdr.split(b" ", 2)[1] if hdr.startswith(b"HTTP/1.") else b"none"
+if status == b"404":
+    try:
+        ok = "no such endpoint" in json.loads(payload)["error"]["message"]
+    except ValueError:
+        ok = False
+    check(ok, f"404 for a non-UTF-8 path: the body is not a JSON error: {payload[:200]}")
+else:
+    check(status == b"400", f"non-UTF-8 path: got {got[:100]}")
+
 # ---- invalid UTF-8 inside JSON strings ----
 for path, b in [("/v1/chat/completions", b'{"messages":[{"role":"user","content":"a\xff\xfeb"}]}'),
                 ("/v1/completions", b'{"prompt":"\xc3\x28"}'),
