@@ -10,7 +10,10 @@
  * global layers; gemma4: per-layer head counts, head sizes and FFN widths,
  * proportional RoPE factors, global layers without attn_v, output scales,
  * soft-capping), ple (gemma4 + per-layer embeddings), shared (gemma4 + the last
- * two layers reading earlier layers' KV).
+ * two layers reading earlier layers' KV), moe (gemma4 26B-A4B's layout: every layer
+ * but the first adds top-2-of-8 GEGLU experts, fused gate+up stacks and per-expert
+ * down scales, beside its dense FFN), moe-split (the same with separate gate and up
+ * stacks, as older conversions write them).
  */
 #include <math.h>
 #include <stdio.h>
@@ -23,7 +26,7 @@
 
 #include "genmodel_rng.h"
 
-enum { NL = 6, EMBD = 256, NHEAD = 4, NSWA = 8, PLE = 64 };
+enum { NL = 6, EMBD = 256, NHEAD = 4, NSWA = 8, PLE = 64, NEXP = 8, NEXP_USED = 2, FF_EXP = 256 };
 
 static void die(const char *msg, const char *arg) {
     fprintf(stderr, "genmodel_gemma: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
@@ -38,13 +41,14 @@ typedef struct {
     uint64_t seed;
 } gen;
 
-/* A tensor of rows x n random values (mean bias + std * N(0,1)); 1-D tensors stay f32. */
-static void tensor(gen *g, const char *name, int64_t n, int64_t rows, float bias, float std) {
+/* A stack of `experts` matrices of rows x n random values (mean bias + std * N(0,1)); 1-D tensors stay f32. */
+static void tensor3(gen *g, const char *name, int64_t n, int64_t rows, int64_t experts, float bias, float std) {
     hr_type t = rows > 1 ? g->type : HR_TYPE_F32;
     if (hr_row_size(t, n) == 0) t = HR_TYPE_Q8_0; /* row does not fit the block: llama.cpp falls back too */
     if (hr_row_size(t, n) == 0) t = HR_TYPE_F32;
     size_t rb = hr_row_size(t, n);
     float *row = malloc((size_t)n * sizeof *row);
+    rows *= experts;
     uint8_t *data = malloc(rb * (size_t)rows);
     if (!row || !data) die("out of memory", NULL);
     uint64_t h = 1469598103934665603ull;
@@ -54,10 +58,15 @@ static void tensor(gen *g, const char *name, int64_t n, int64_t rows, float bias
         for (int64_t i = 0; i < n; i++) row[i] = bias + std * gauss(&st);
         hr_type_traits_get(t)->from_float(row, data + (size_t)r * rb, n);
     }
-    int64_t ne[2] = {n, rows};
-    if (hr_gguf_add_tensor(g->w, name, t, rows > 1 ? 2 : 1, ne, data, rb * (size_t)rows)) die("add tensor", name);
+    int64_t ne[3] = {n, rows / experts, experts};
+    if (hr_gguf_add_tensor(g->w, name, t, experts > 1 ? 3 : rows > 1 ? 2 : 1, ne, data, rb * (size_t)rows))
+        die("add tensor", name);
     free(row);
     free(data);
+}
+
+static void tensor(gen *g, const char *name, int64_t n, int64_t rows, float bias, float std) {
+    tensor3(g, name, n, rows, 1, bias, std);
 }
 
 static void tensor_data(gen *g, const char *name, const float *v, int64_t n) {
@@ -160,13 +169,14 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--seed")) seed = strtoull(argv[i + 1], NULL, 10);
         else die("unknown option", argv[i]);
     }
-    if (!vocab || !outp) die("usage: genmodel_gemma --arch gemma3|gemma4 [--variant dense|ple|shared] [--type T] [--seed N] [--n-vocab N] [--ctx N] --vocab V.gguf -o OUT.gguf", NULL);
+    if (!vocab || !outp) die("usage: genmodel_gemma --arch gemma3|gemma4 [--variant dense|ple|shared|moe|moe-split] [--type T] [--seed N] [--n-vocab N] [--ctx N] --vocab V.gguf -o OUT.gguf", NULL);
     const bool v4 = !strcmp(arch, "gemma4");
     if (!v4 && strcmp(arch, "gemma3")) die("unknown architecture", arch);
     if (n_ctx < 16 || n_ctx > (1 << 24)) die("--ctx out of range", NULL);
     const bool ple = !strcmp(variant, "ple"), shared = !strcmp(variant, "shared");
-    if (!ple && !shared && strcmp(variant, "dense")) die("unknown variant", variant);
-    if (!v4 && (ple || shared)) die("variants ple and shared are gemma4's", NULL);
+    const bool moe_split = !strcmp(variant, "moe-split"), moe = moe_split || !strcmp(variant, "moe");
+    if (!ple && !shared && !moe && strcmp(variant, "dense")) die("unknown variant", variant);
+    if (!v4 && (ple || shared || moe)) die("variants ple, shared, moe and moe-split are gemma4's", NULL);
     gen g = {.w = hr_gguf_writer_new(), .type = HR_TYPE_COUNT, .seed = seed};
     for (int t = 0; t < HR_TYPE_COUNT; t++)
         if (hr_type_traits_get((hr_type)t) && hr_type_traits_get((hr_type)t)->name &&
@@ -215,6 +225,11 @@ int main(int argc, char **argv) {
         hr_gguf_set_f32(w, K("final_logit_softcapping"), 30.0f);
         hr_gguf_set_u32(w, K("embedding_length_per_layer_input"), ple ? PLE : 0);
         hr_gguf_set_u32(w, K("attention.shared_kv_layers"), shared ? 2 : 0);
+        if (moe) {
+            hr_gguf_set_u32(w, K("expert_count"), NEXP);
+            hr_gguf_set_u32(w, K("expert_used_count"), NEXP_USED);
+            hr_gguf_set_u32(w, K("expert_feed_forward_length"), FF_EXP);
+        }
     } else {
         hr_gguf_set_f32(w, K("rope.freq_base"), 1000000.0f);
         hr_gguf_set_u32(w, K("feed_forward_length"), 512);
@@ -271,6 +286,24 @@ int main(int argc, char **argv) {
         if (v4) {
             float os = 0.6f + 0.1f * (float)l;
             tensor_data(&g, N("layer_output_scale.weight"), &os, 1);
+        }
+        if (moe && l > 0) {
+            /* Router logits of std ~1.5: selections are clear-cut (no near-ties for rounding to flip) but vary. */
+            tensor(&g, N("ffn_gate_inp.weight"), EMBD, NEXP, 0.0f, 1.5f);
+            tensor(&g, N("ffn_gate_inp.scale"), EMBD, 1, 1.0f, 0.1f);
+            tensor(&g, N("pre_ffw_norm_2.weight"), EMBD, 1, 1.0f, 0.1f);
+            tensor(&g, N("post_ffw_norm_1.weight"), EMBD, 1, 1.0f, 0.1f);
+            tensor(&g, N("post_ffw_norm_2.weight"), EMBD, 1, 1.0f, 0.1f);
+            if (moe_split) {
+                tensor3(&g, N("ffn_gate_exps.weight"), EMBD, FF_EXP, NEXP, 0.0f, 0.08f);
+                tensor3(&g, N("ffn_up_exps.weight"), EMBD, FF_EXP, NEXP, 0.0f, 0.08f);
+            } else {
+                tensor3(&g, N("ffn_gate_up_exps.weight"), EMBD, 2 * FF_EXP, NEXP, 0.0f, 0.08f);
+            }
+            tensor3(&g, N("ffn_down_exps.weight"), FF_EXP, EMBD, NEXP, 0.0f, 0.05f);
+            float ds[NEXP];
+            for (int e = 0; e < NEXP; e++) ds[e] = 0.5f + 0.15f * (float)e;
+            tensor_data(&g, N("ffn_down_exps.scale"), ds, NEXP);
         }
         if (ple) {
             tensor(&g, N("inp_gate.weight"), EMBD, PLE, 0.0f, 0.1f);

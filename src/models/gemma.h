@@ -24,6 +24,10 @@ typedef struct hr_gemma_layer {
     float out_scale;                          /* layer_output_scale, 1 when absent */
     hr_weight ple_gate, ple_proj;             /* per-layer embedding (Gemma 4 E2B/E4B) */
     const float *ple_post_norm;
+    /* Gemma 4 expert layers (26B-A4B; experts in m->moe): the dense FFN above runs beside the
+     * experts, the router reads the unweighted norm of the residual times router_scale. */
+    bool moe;
+    const float *router_scale, *moe_pre_norm, *ffn_post_norm_1, *moe_post_norm;
 } hr_gemma_layer;
 
 typedef struct hr_gemma {

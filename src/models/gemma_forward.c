@@ -8,7 +8,9 @@
 
 #include "common/error.h"
 #include "models/gemma.h"
+#include "models/gelu.h"
 #include "models/model_internal.h"
+#include "models/moe.h"
 
 struct hr_gemma_state {
     int n_layer;
@@ -17,6 +19,7 @@ struct hr_gemma_state {
     size_t *row_bytes;  /* one position of one layer */
     float *ple;         /* [n_batch][n_layer * n_embd_ple] per-layer inputs */
     float *ple_tmp;     /* same size: projection of the embeddings, then the gate per layer */
+    float *moe_in, *router_in, *moe_out; /* [n_batch][n_embd] each, expert layers only */
 };
 
 static int32_t ring_slots(const hr_gemma *g, const hr_gemma_layer *L, int32_t n_ctx, int32_t n_batch) {
@@ -77,6 +80,13 @@ hearth_status hr_gemma_session_init(hearth_session *s, hearth_error *err) {
         st->ple_tmp = malloc(n * sizeof(float));
         if (!st->ple || !st->ple_tmp) return hr_fail(err, HEARTH_ERR_NOMEM, "out of memory");
     }
+    if (m->moe) {
+        size_t n = (size_t)s->n_batch * (size_t)m->hp.n_embd * sizeof(float);
+        st->moe_in = malloc(n);
+        st->router_in = malloc(n);
+        st->moe_out = malloc(n);
+        if (!st->moe_in || !st->router_in || !st->moe_out) return hr_fail(err, HEARTH_ERR_NOMEM, "out of memory");
+    }
     return HEARTH_OK;
 }
 
@@ -92,6 +102,9 @@ void hr_gemma_state_free(hr_gemma_state *st) {
     free(st->row_bytes);
     free(st->ple);
     free(st->ple_tmp);
+    free(st->moe_in);
+    free(st->router_in);
+    free(st->moe_out);
     free(st);
 }
 
@@ -118,12 +131,6 @@ static void rmsnorm(const float *x, const float *w, float *y, int n, float eps) 
         for (int i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
     else
         for (int i = 0; i < n; i++) y[i] = x[i] * scale;
-}
-
-static inline float gelu(const float *tab, float x) {
-    if (x <= -10.0f) return 0.0f;
-    if (x >= 10.0f) return x;
-    return tab[hr_f32_to_f16(x)];
 }
 
 /* NEOX RoPE cos/sin for one position (ggml_rope_cache_init without YaRN). */
@@ -271,6 +278,29 @@ static void per_layer_inputs(hearth_session *s, const int32_t *tokens, int n) {
         }
 }
 
+/* Expert half of a Gemma 4 MoE layer, added to the dense FFN's output in s->xn
+ * (llama.cpp's gemma4 graph: both halves normed, summed, then post_ffw_norm). */
+static void moe_ffn(hearth_session *s, const hr_gemma_layer *L, int il, int n) {
+    const hearth_model *m = s->m;
+    hr_gemma_state *st = s->gemma;
+    const int d = m->hp.n_embd;
+    const float eps = m->hp.rms_eps, rs = 1.0f / sqrtf((float)d);
+    for (int t = 0; t < n; t++) {
+        const float *x = s->x + (size_t)t * d;
+        float *r = st->router_in + (size_t)t * d;
+        rmsnorm(x, L->moe_pre_norm, st->moe_in + (size_t)t * d, d, eps);
+        rmsnorm(x, NULL, r, d, eps);
+        for (int i = 0; i < d; i++) r[i] = (r[i] * rs) * L->router_scale[i];
+    }
+    hr_moe_forward_routed(m, s->moe, il, st->moe_in, st->router_in, n, st->moe_out);
+    for (int t = 0; t < n; t++) {
+        float *y = s->xn + (size_t)t * d, *e = st->moe_out + (size_t)t * d;
+        rmsnorm(y, L->ffn_post_norm_1, y, d, eps);
+        rmsnorm(e, L->moe_post_norm, e, d, eps);
+        for (int i = 0; i < d; i++) y[i] = y[i] + e[i];
+    }
+}
+
 void hr_gemma_forward(hearth_session *s, const int32_t *tokens, int n, float *all) {
     const hearth_model *m = s->m;
     const hr_hparams *hp = &m->hp;
@@ -343,8 +373,9 @@ void hr_gemma_forward(hearth_session *s, const int32_t *tokens, int n, float *al
             float *o[2] = {s->gate, s->up};
             hr_matmul(m, &s->mm, 2, w, s->xn, n, o);
         }
-        for (size_t i = 0; i < (size_t)n * ff; i++) s->gate[i] = gelu(g->gelu, s->gate[i]) * s->up[i];
+        for (size_t i = 0; i < (size_t)n * ff; i++) s->gate[i] = hr_gelu_f16(g->gelu, s->gate[i]) * s->up[i];
         mm1(m, s, &L->down, s->gate, n, s->xn);
+        if (L->moe) moe_ffn(s, L, il, n);
         for (int t = 0; t < n; t++) {
             float *y = s->xn + (size_t)t * d, *x = s->x + (size_t)t * d;
             rmsnorm(y, L->ffn_post_norm, y, d, eps);
@@ -358,7 +389,7 @@ void hr_gemma_forward(hearth_session *s, const int32_t *tokens, int n, float *al
             for (int t = 0; t < n; t++) {
                 const float *in = st->ple + (size_t)t * w + (size_t)il * pe;
                 float *gr = gt + (size_t)t * pe;
-                for (int i = 0; i < pe; i++) gr[i] = gelu(g->gelu, gr[i]) * in[i];
+                for (int i = 0; i < pe; i++) gr[i] = hr_gelu_f16(g->gelu, gr[i]) * in[i];
             }
             mm1(m, s, &L->ple_proj, gt, n, s->xn);
             for (int t = 0; t < n; t++) {

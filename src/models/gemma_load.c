@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "models/gemma.h"
+#include "models/moe.h"
 
 #define MAX_DIM (1 << 20)
 
@@ -333,8 +334,14 @@ static hearth_status load_tensors(hearth_model *m, hr_gemma *g, hearth_error *er
         if (has_kv && (!L->wk.data || !L->k_norm))
             return hr_fail(err, HEARTH_ERR_MISSING, "layer %d stores KV but has no attn_k / attn_k_norm", il);
         if (!g->v4) continue;
-        if (hr_gguf_find_tensor(m->gguf, N("ffn_gate_inp.weight")) || hr_gguf_find_tensor(m->gguf, N("attn_qkv.weight")))
-            return hr_fail(err, HEARTH_ERR_UNSUPPORTED, "layer %d: gemma4 mixture-of-experts and fused QKV layers are not supported yet", il);
+        if (hr_gguf_find_tensor(m->gguf, N("attn_qkv.weight")))
+            return hr_fail(err, HEARTH_ERR_UNSUPPORTED, "layer %d: gemma4 fused QKV layers are not supported yet", il);
+        L->moe = hr_gguf_find_tensor(m->gguf, N("ffn_gate_inp.weight")) != NULL;
+        if (L->moe && ((st = vec(m, N("ffn_gate_inp.scale"), d, true, &L->router_scale, err)) ||
+                       (st = vec(m, N("pre_ffw_norm_2.weight"), d, true, &L->moe_pre_norm, err)) ||
+                       (st = vec(m, N("post_ffw_norm_1.weight"), d, true, &L->ffn_post_norm_1, err)) ||
+                       (st = vec(m, N("post_ffw_norm_2.weight"), d, true, &L->moe_post_norm, err))))
+            return st;
         const float *os = NULL;
         if ((st = vec(m, N("layer_output_scale.weight"), 1, false, &os, err))) return st;
         if (os) L->out_scale = os[0];
@@ -371,5 +378,15 @@ hearth_status hr_gemma_load(hearth_model *m, hearth_error *err) {
     g->gelu = malloc(65536 * sizeof *g->gelu);
     if (!g->gelu) return hr_fail(err, HEARTH_ERR_NOMEM, "out of memory");
     for (uint32_t i = 0; i < 65536; i++) g->gelu[i] = hr_f16_to_f32(hr_f32_to_f16(gelu_tanh(hr_f16_to_f32((hr_f16)i))));
+    bool moe = false;
+    for (int l = 0; l < m->hp.n_layer; l++) moe = moe || g->layers[l].moe;
+    if (moe) {
+        /* The experts: GEGLU, softmax gating over the router logits, top-k weights renormalised. */
+        if ((st = hr_moe_load(m, err))) return st;
+        m->moe->gelu = g->gelu;
+        m->moe->gating = HR_MOE_GATE_SOFTMAX;
+        m->moe->norm_w = true;
+        m->moe->w_scale = 1.0f;
+    }
     return HEARTH_OK;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "models/gelu.h"
 #include "models/model_internal.h"
 #include "models/wload.h"
 
@@ -78,21 +79,38 @@ hearth_status hr_moe_load(hearth_model *m, hearth_error *err) {
     if (mo->n_ff_exp < 1) return hr_fail(err, HEARTH_ERR_FORMAT, "%s: the expert feed-forward length is 0", an);
 
     const int64_t d = hp->n_embd, ne = mo->n_expert, ff = mo->n_ff_exp;
+    /* Per-expert output scales: every llama.cpp MoE graph applies them but qwen2moe's. */
+    const bool scales = strcmp(an, "qwen2moe") != 0;
     char nm[96];
 #define N(suffix) (snprintf(nm, sizeof nm, "blk.%d." suffix, il), nm)
     for (int il = 0; il < hp->n_layer; il++) {
         hr_moe_layer *L = &mo->layers[il];
-        /* hybrids mix expert layers with others: a layer without a router has none */
-        if (m->arch->mamba2 && !hr_gguf_find_tensor(m->gguf, N("ffn_gate_inp.weight"))) continue;
+        /* hybrids and gemma4 mix expert layers with others: a layer without a router has none */
+        if ((m->arch->mamba2 || m->arch->gemma) && !hr_gguf_find_tensor(m->gguf, N("ffn_gate_inp.weight"))) continue;
         if (hr_gguf_find_tensor(m->gguf, N("ffn_latent_down.weight")))
             return hr_fail(err, HEARTH_ERR_UNSUPPORTED, "%s: latent expert projections are not supported yet", an);
         /* Nemotron-H experts have no gate: squared ReLU of the up projection */
         const bool gated = !m->arch->mamba2;
         if ((st = hr_wl_mat(m, N("ffn_gate_inp.weight"), true, d, ne, &L->router, err)) ||
-            (st = hr_wl_vec(m, &mo->pool, N("exp_probs_b.bias"), m->arch->mamba2, 1, &ne, &L->probs_bias, err)) ||
-            (gated && (st = load_stack(m, N("ffn_gate_exps.weight"), d, ff, ne, &L->gate, err))) ||
-            (st = load_stack(m, N("ffn_up_exps.weight"), d, ff, ne, &L->up, err)) ||
-            (st = load_stack(m, N("ffn_down_exps.weight"), ff, d, ne, &L->down, err)))
+            (st = hr_wl_vec(m, &mo->pool, N("exp_probs_b.bias"), m->arch->mamba2, 1, &ne, &L->probs_bias, err)))
+            return st;
+        if (gated && hr_gguf_find_tensor(m->gguf, N("ffn_gate_up_exps.weight"))) {
+            /* Fused: each expert's first ff rows are the gate, the next ff the up projection. */
+            if ((st = load_stack(m, N("ffn_gate_up_exps.weight"), d, 2 * ff, ne, &L->gate, err))) return st;
+            L->gate.w.n_out = ff;
+            L->up = L->gate;
+            L->up.w.data += L->gate.w.row_bytes * (size_t)ff;
+        } else {
+            /* llama.cpp reads the gate and up scales only beside separate stacks */
+            if ((gated && (st = load_stack(m, N("ffn_gate_exps.weight"), d, ff, ne, &L->gate, err))) ||
+                (st = load_stack(m, N("ffn_up_exps.weight"), d, ff, ne, &L->up, err)) ||
+                (scales && gated &&
+                 (st = hr_wl_vec(m, &mo->pool, N("ffn_gate_exps.scale"), false, 1, &ne, &L->gate_scale, err))) ||
+                (scales && (st = hr_wl_vec(m, &mo->pool, N("ffn_up_exps.scale"), false, 1, &ne, &L->up_scale, err))))
+                return st;
+        }
+        if ((st = load_stack(m, N("ffn_down_exps.weight"), ff, d, ne, &L->down, err)) ||
+            (scales && (st = hr_wl_vec(m, &mo->pool, N("ffn_down_exps.scale"), false, 1, &ne, &L->down_scale, err))))
             return st;
         bool shared = hr_gguf_find_tensor(m->gguf, N("ffn_up_shexp.weight")) != NULL;
         if (shared && ((st = hr_wl_mat(m, N("ffn_gate_shexp.weight"), gated, d, mo->n_ff_shexp, &L->sh_gate, err)) ||
@@ -212,9 +230,14 @@ static hr_weight expert(const hr_expert_stack *s, int e) {
     return w;
 }
 
-/* SwiGLU FFN of cnt rows of sc->xg through (gate, up, down), result into y. */
+static void scale_rows(float *v, size_t n, float s) {
+    for (size_t i = 0; i < n; i++) v[i] *= s;
+}
+
+/* Gated FFN of cnt rows of sc->xg through (gate, up, down), result into y; the
+ * per-expert scales gs/us/ds multiply the projections' outputs (1: none). */
 static void swiglu(const hearth_model *m, hr_moe_scratch *sc, const hr_weight *gate, const hr_weight *up,
-                   const hr_weight *down, int cnt, float *y) {
+                   const hr_weight *down, float gs, float us, float ds, int cnt, float *y) {
     const size_t nf = (size_t)cnt * (size_t)up->n_out;
     if (!gate->data) { /* ungated: relu(up)^2 */
         const hr_weight *w[1] = {up};
@@ -228,14 +251,26 @@ static void swiglu(const hearth_model *m, hr_moe_scratch *sc, const hr_weight *g
         const hr_weight *w[2] = {gate, up};
         float *o[2] = {sc->g, sc->u};
         hr_matmul(m, &sc->mm, 2, w, sc->xg, cnt, o);
-        for (size_t i = 0; i < nf; i++) sc->g[i] = silu(sc->g[i]) * sc->u[i];
+        if (gs != 1.0f) scale_rows(sc->g, nf, gs);
+        if (us != 1.0f) scale_rows(sc->u, nf, us);
+        const float *tab = m->moe->gelu;
+        if (tab)
+            for (size_t i = 0; i < nf; i++) sc->g[i] = hr_gelu_f16(tab, sc->g[i]) * sc->u[i];
+        else
+            for (size_t i = 0; i < nf; i++) sc->g[i] = silu(sc->g[i]) * sc->u[i];
     }
     const hr_weight *wd[1] = {down};
     float *od[1] = {y};
     hr_matmul(m, &sc->mm, 1, wd, sc->g, cnt, od);
+    if (ds != 1.0f) scale_rows(y, (size_t)cnt * (size_t)down->n_out, ds);
 }
 
 void hr_moe_forward(const hearth_model *m, hr_moe_scratch *sc, int il, const float *x, int n, float *out) {
+    hr_moe_forward_routed(m, sc, il, x, x, n, out);
+}
+
+void hr_moe_forward_routed(const hearth_model *m, hr_moe_scratch *sc, int il, const float *x, const float *router_x,
+                           int n, float *out) {
     const hr_moe_model *mo = m->moe;
     const hr_moe_layer *L = &mo->layers[il];
     const int d = m->hp.n_embd, ne = mo->n_expert, k = mo->n_expert_used;
@@ -244,7 +279,7 @@ void hr_moe_forward(const hearth_model *m, hr_moe_scratch *sc, int il, const flo
     {
         const hr_weight *w[1] = {&L->router};
         float *o[1] = {sc->probs};
-        hr_matmul(m, &sc->mm, 1, w, x, n, o);
+        hr_matmul(m, &sc->mm, 1, w, router_x, n, o);
     }
     float biased[MAX_EXPERTS];
     for (int t = 0; t < n; t++) {
@@ -281,7 +316,8 @@ void hr_moe_forward(const hearth_model *m, hr_moe_scratch *sc, int il, const flo
         for (int r = 0; r < cnt; r++)
             memcpy(sc->xg + (size_t)r * d, x + (size_t)(sc->rows[r] / k) * d, (size_t)d * sizeof(float));
         hr_weight g = expert(&L->gate, e), u = expert(&L->up, e), dn = expert(&L->down, e);
-        swiglu(m, sc, &g, &u, &dn, cnt, sc->y);
+        swiglu(m, sc, &g, &u, &dn, L->gate_scale ? L->gate_scale[e] : 1.0f, L->up_scale ? L->up_scale[e] : 1.0f,
+               L->down_scale ? L->down_scale[e] : 1.0f, cnt, sc->y);
         for (int r = 0; r < cnt; r++)
             memcpy(sc->ex + (size_t)sc->rows[r] * d, sc->y + (size_t)r * d, (size_t)d * sizeof(float));
     }
@@ -298,7 +334,7 @@ void hr_moe_forward(const hearth_model *m, hr_moe_scratch *sc, int il, const flo
     /* Shared expert, gated by sigmoid (ggml: silu(x) / x) when the file has a gate row. */
     if (L->sh_up.data) {
         memcpy(sc->xg, x, (size_t)n * d * sizeof(float));
-        swiglu(m, sc, &L->sh_gate, &L->sh_up, &L->sh_down, n, sc->y);
+        swiglu(m, sc, &L->sh_gate, &L->sh_up, &L->sh_down, 1.0f, 1.0f, 1.0f, n, sc->y);
         if (L->sh_router.data) {
             const hr_weight *w[1] = {&L->sh_router};
             float *o[1] = {sc->shg};

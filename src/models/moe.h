@@ -22,7 +22,9 @@ typedef struct hr_expert_stack {
 typedef struct hr_moe_layer {
     hr_weight router;                 /* ffn_gate_inp: n_expert rows of n_embd */
     const float *probs_bias;          /* exp_probs_b: [n_expert] or NULL (selection only) */
-    hr_expert_stack gate, up, down;
+    hr_expert_stack gate, up, down;   /* gate and up may be the two halves of one ffn_gate_up_exps stack */
+    /* Per-expert output scales of the gate, up and down projections ([n_expert]), NULL when absent. */
+    const float *gate_scale, *up_scale, *down_scale;
     /* Shared expert, all absent (data NULL) when the file has none. */
     hr_weight sh_gate, sh_up, sh_down;
     hr_weight sh_router;              /* ffn_gate_inp_shexp: one row; sigmoid gate of the shared expert */
@@ -33,6 +35,7 @@ typedef struct hr_moe_model {
     hr_moe_gating gating;
     bool norm_w;
     float w_scale;           /* 0 or 1: no scaling */
+    const float *gelu;       /* GEGLU experts (gemma4): ggml's f16 GELU table (as hr_gemma.gelu); NULL: SwiGLU */
     hr_moe_layer *layers;    /* [n_layer]; layers without MoE have router.data == NULL */
     hr_vec_pool pool;
 } hr_moe_model;
@@ -47,5 +50,8 @@ void hr_moe_scratch_free(hr_moe_scratch *sc);
 
 /* out[t] = MoE(x[t]) for n tokens of layer il (x: normalised input, n * n_embd). */
 void hr_moe_forward(const hearth_model *m, hr_moe_scratch *sc, int il, const float *x, int n, float *out);
+/* The same with the router reading router_x instead of x (gemma4 routes on its own normalisation). */
+void hr_moe_forward_routed(const hearth_model *m, hr_moe_scratch *sc, int il, const float *x, const float *router_x,
+                           int n, float *out);
 
 #endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # gemma3 / gemma4 against llama.cpp (node-llama-cpp) on tiny random-weight files
 # with the real Gemma 4 vocabulary (cut to 4096 tokens): dense, per-layer
-# embeddings and shared KV, in F32, Q8_0 and Q4_K. The sliding window is 8
+# embeddings, shared KV and mixture of experts (fused and separate gate+up
+# stacks), in F32, Q8_0 and Q4_K. The sliding window is 8
 # positions, far shorter than the 20-token prompt plus 64 steps; hearth runs a
 # second time with 4-token batches so the sliding layers' ring buffer wraps.
 set -euo pipefail
@@ -25,6 +26,8 @@ gen gemma3-dense-q4_K quant --arch gemma3 --type q4_K --seed 21
 gen gemma4-dense-f32 f32 --arch gemma4 --variant dense --type f32 --seed 22
 gen gemma4-ple-f32 f32 --arch gemma4 --variant ple --type f32 --seed 23
 gen gemma4-shared-f32 f32 --arch gemma4 --variant shared --type f32 --seed 22
+gen gemma4-moe-f32 f32 --arch gemma4 --variant moe --type f32 --seed 24
+gen gemma4-moesplit-f32 f32 --arch gemma4 --variant moe-split --type f32 --seed 25
 gen gemma4-dense-q4_K quant --arch gemma4 --variant dense --type q4_K --seed 22
 gen gemma4-ple-q8_0 quant --arch gemma4 --variant ple --type q8_0 --seed 23
 gen gemma4-shared-q4_K quant --arch gemma4 --variant shared --type q4_K --seed 22
