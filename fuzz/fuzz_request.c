@@ -45,8 +45,10 @@ static void setup(void) {
     mp.n_threads = 1;
     if (hearth_model_load(path, &mp, &sv->model, &e)) die("model", &e);
     if (hr_chat_template_load(path, NULL, &sv->tmpl, &e)) die("chat template", &e);
+    if (hr_chat_family_detect(sv->model, sv->tmpl, &sv->family, &e)) die("chat family", &e);
     sv->mx = hs_metrics_new();
     if (hs_sched_new(sv->model, 1, FUZZ_CTX, 1, sv->mx, &sv->sched, &e)) die("scheduler", &e);
+    if (hs_sched_set_family(sv->sched, &sv->family, NULL, 0, &e)) die("scheduler family", &e);
 }
 
 static void check_reply(hs_reply *r) {
