@@ -143,6 +143,7 @@ static void attn_task(void *ctx, int ith, int nth) {
             for (int i = p + 1; i < npos; i++) row[i] = 0.0f;
         }
         if (kt == HR_TYPE_F16) {
+            memset(acc, 0, (size_t)nq * hd * sizeof *acc);
             m->kernels.wsum_f16(hd, nq, npos, scores, sstride, (const hr_f16 *)(vc + head_off), s->kv_row_bytes, acc,
                                 (size_t)hd);
         } else {
