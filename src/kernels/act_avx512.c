@@ -7,6 +7,7 @@
  * added in double.
  */
 #include <immintrin.h>
+#include <stdbool.h>
 
 #include "kernels/kernels_impl.h"
 
@@ -76,10 +77,14 @@ static void wsum_f16(int64_t n, int nq, int npos, const float *w, size_t w_strid
                 for (int k = 0; k < 4; k++)
                     acc[q][k] = q < qn && k < kn ? _mm512_maskz_loadu_ps(mk[k], out + (size_t)(q0 + q) * out_stride + d0 + 16 * k)
                                                  : _mm512_setzero_ps();
+            const bool whole = kn == 4 && mk[3] == 0xFFFF; /* unmasked loads: masked ones cost more */
             for (int i = 0; i < npos; i++) {
                 const hr_f16 *vr = (const hr_f16 *)((const uint8_t *)v + (size_t)i * v_stride) + d0;
                 __m512 vv[4];
-                for (int k = 0; k < 4; k++) vv[k] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk[k], vr + 16 * k));
+                if (whole)
+                    for (int k = 0; k < 4; k++) vv[k] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(vr + 16 * k)));
+                else
+                    for (int k = 0; k < 4; k++) vv[k] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk[k], vr + 16 * k));
                 for (int q = 0; q < qn; q++) {
                     const __m512 wq = _mm512_set1_ps(w[(size_t)(q0 + q) * w_stride + i]);
                     for (int k = 0; k < kn; k++) acc[q][k] = _mm512_add_ps(acc[q][k], _mm512_mul_ps(wq, vv[k]));

@@ -248,15 +248,24 @@ static ALWAYS_INLINE void f16_tile(const int R, const int T, int64_t n, const hr
     __m512 a[8][F16_NT];
     for (int r = 0; r < R; r++)
         for (int t = 0; t < T; t++) a[r][t] = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n; i += 16) {
-        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
         __m512 xv[8];
         HR_UNROLL
-        for (int r = 0; r < R; r++) xv[r] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x[r] + i));
+        for (int r = 0; r < R; r++) xv[r] = _mm512_cvtph_ps(load256(x[r] + i));
         HR_UNROLL
         for (int t = 0; t < T; t++) {
-            const __m512 yv = _mm512_maskz_loadu_ps(m, y[t] + i);
+            const __m512 yv = _mm512_loadu_ps(y[t] + i);
             HR_UNROLL
+            for (int r = 0; r < R; r++) a[r][t] = _mm512_fmadd_ps(xv[r], yv, a[r][t]);
+        }
+    }
+    if (i < n) { /* the row's last partial vector, masked */
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        __m512 xv[8];
+        for (int r = 0; r < R; r++) xv[r] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x[r] + i));
+        for (int t = 0; t < T; t++) {
+            const __m512 yv = _mm512_maskz_loadu_ps(m, y[t] + i);
             for (int r = 0; r < R; r++) a[r][t] = _mm512_fmadd_ps(xv[r], yv, a[r][t]);
         }
     }
