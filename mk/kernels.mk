@@ -4,6 +4,7 @@
 # The base AVX-512 kernels must not contain VNNI instructions (compilers fuse
 # vpmaddwd+vpaddd into vpdpwssd when allowed); VNNI code lives in *_vnni_avx512.c.
 $(BUILD)/obj/src/kernels/vec_avx512.o: ISA_AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mf16c -mavx2
+$(BUILD)/obj/src/kernels/act_avx512.o: ISA_AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mf16c -mavx2
 # Likewise the base NEON kernels must not use the dot-product extension.
 $(BUILD)/obj/src/kernels/vec_neon.o: ISA_NEON_FLAGS := -march=armv8-a
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "chat/chat.h"
+#include "chat/family.h"
 #include "common/error.h"
 
 struct hr_chat {
@@ -15,6 +16,7 @@ struct hr_chat {
     hearth_sampler *smp;
     const hr_chat_template *ct;
     hr_chat_params p;
+    hr_chat_family fam;
     json_t *msgs;
     int32_t *cache; /* the tokens whose keys and values the session holds, in order */
     size_t n_cache, cap_cache;
@@ -54,6 +56,11 @@ hearth_status hr_chat_new(hearth_model *m, hearth_session *s, hearth_sampler *sm
     c->ct = ct;
     c->p = *params;
     if (c->p.n_predict <= 0) c->p.n_predict = 512;
+    hearth_status st = hr_chat_family_detect(m, ct, &c->fam, err);
+    if (st) {
+        hr_chat_free(c);
+        return st;
+    }
     hearth_session_reset(s);
     *out = c;
     return HEARTH_OK;
@@ -159,7 +166,8 @@ hearth_status hr_chat_tokenize_messages(hr_chat *c, const json_t *msgs, bool add
     size_t len = 0;
     int line = 0;
     hr_jinja_opts opts = {0};
-    hearth_status st = hr_chat_template_render(c->ct, msgs, NULL, add_generation_prompt, &opts, &text, &len, err, &line);
+    hearth_status st = hr_chat_template_render_kw(c->ct, msgs, NULL, c->p.template_kwargs, add_generation_prompt, &opts,
+                                                  &text, &len, err, &line);
     if (st) return st;
     const char *bos = hr_chat_template_bos(c->ct);
     /* Templates that write the BOS themselves must not get a second one. */
@@ -208,8 +216,14 @@ static hearth_status sync_cache(hr_chat *c, const int32_t *toks, size_t n, size_
     if ((int64_t)lcp > hearth_session_n_past(c->s)) lcp = (size_t)hearth_session_n_past(c->s);
     /* The next token's logits come from evaluating at least the last token. */
     if (lcp == n) lcp = n - 1;
-    hearth_status st = hearth_session_truncate(c->s, (int32_t)lcp, err);
-    if (st) return st;
+    hearth_error terr;
+    if (hearth_session_truncate(c->s, (int32_t)lcp, &terr)) {
+        /* Recurrent (Qwen 3.5, Nemotron-H) and sliding-window (Gemma) state cannot
+         * always be rewound: start again from nothing. */
+        hearth_session_reset(c->s);
+        lcp = 0;
+    }
+    hearth_status st;
     c->n_cache = lcp;
     st = hearth_session_eval(c->s, toks + lcp, n - lcp, err);
     if (st) {
@@ -247,14 +261,18 @@ static bool sbuf_add(sbuf *b, const char *s, size_t n) {
     return true;
 }
 
-/* Samples up to max_tokens after the evaluated prompt; the text goes to out and,
- * when emit is set, through the think filter to emit. */
-static hearth_status generate(hr_chat *c, int32_t max_tokens, bool start_thinking, hr_chat_emit_fn emit, void *ud,
-                              volatile sig_atomic_t *cancel, sbuf *out, size_t *n_gen, hearth_error *err) {
+/* Samples up to max_tokens after the evaluated prompt (the forced ids first,
+ * when forced); the text goes to out and, when emit is set, through the think
+ * filter to emit. */
+static hearth_status generate(hr_chat *c, int32_t max_tokens, bool start_thinking, bool forced, hr_chat_emit_fn emit,
+                              void *ud, volatile sig_atomic_t *cancel, sbuf *out, size_t *n_gen, hearth_error *err) {
     hearth_detok *dt = NULL;
     hearth_status st = hearth_detok_new(c->m, false, &dt, err);
     if (st) return st;
-    hr_think_filter tf = {.thinking = start_thinking};
+    hr_think_filter tf;
+    hr_think_init(&tf, c->fam.open, c->fam.close, start_thinking, false);
+    tf.trim_markers = true; /* what follows a marker is layout, not text to print */
+    char pbuf[256];
     const int32_t nv = hearth_model_n_vocab(c->m), n_ctx = hearth_session_n_ctx(c->s);
     hearth_sampler_reset(c->smp);
     for (size_t i = 0; i < c->n_cache; i++) hearth_sampler_accept(c->smp, c->cache[i]);
@@ -262,11 +280,12 @@ static hearth_status generate(hr_chat *c, int32_t max_tokens, bool start_thinkin
     for (int32_t i = 0; i < max_tokens; i++) {
         if (cancel && *cancel) break;
         int32_t tok;
-        if ((st = hearth_sampler_sample(c->smp, hearth_session_logits(c->s), nv, &tok, err))) goto done;
+        if (forced && (size_t)i < c->p.n_force) tok = c->p.force_ids[i];
+        else if ((st = hearth_sampler_sample(c->smp, hearth_session_logits(c->s), nv, &tok, err))) goto done;
         hearth_sampler_accept(c->smp, tok);
         ++*n_gen;
-        if (hearth_token_is_eog(c->m, tok)) break;
-        const char *piece = hearth_detok_push(dt, tok);
+        if (hr_chat_family_is_end(&c->fam, c->m, tok)) break;
+        const char *piece = hr_chat_family_piece(&c->fam, c->m, dt, tok, pbuf, sizeof pbuf);
         if (!sbuf_add(out, piece, strlen(piece))) {
             st = hr_fail(err, HEARTH_ERR_NOMEM, "out of memory");
             goto done;
@@ -301,16 +320,17 @@ done:
     return st;
 }
 
-/* Whether the rendered generation prompt leaves the model inside <think> (R1-style templates). */
+/* Whether the rendered generation prompt leaves the model inside its thinking
+ * (Qwen 3.5's and Nemotron 3's "<think>\n", R1-style templates). */
 static bool prompt_opens_think(hr_chat *c, const json_t *msgs) {
     char *text = NULL;
     size_t len = 0;
     int line = 0;
     hearth_error e;
     hr_jinja_opts opts = {0};
-    if (hr_chat_template_render(c->ct, msgs, NULL, true, &opts, &text, &len, &e, &line)) return false;
-    while (len && (text[len - 1] == '\n' || text[len - 1] == ' ')) len--;
-    bool open = len >= 7 && !memcmp(text + len - 7, "<think>", 7);
+    if (hr_chat_template_render_kw(c->ct, msgs, NULL, c->p.template_kwargs, true, &opts, &text, &len, &e, &line))
+        return false;
+    bool open = hr_chat_family_prompt_thinking(&c->fam, text, len);
     free(text);
     return open;
 }
@@ -389,14 +409,14 @@ static hearth_status summarize_oldest(hr_chat *c, bool *done, hearth_error *err)
     size_t reused = 0, n_gen = 0;
     if ((st = sync_cache(c, toks, nt, &reused, err))) goto out;
     sbuf sum = {0};
-    if ((st = generate(c, room, false, NULL, NULL, NULL, &sum, &n_gen, err))) {
+    if ((st = generate(c, room, false, false, NULL, NULL, NULL, &sum, &n_gen, err))) {
         free(sum.s);
         goto out;
     }
     /* Thinking is not part of the summary. */
     const char *text = sum.s ? sum.s : "";
-    const char *close = strstr(text, "</think>");
-    if (close) text = close + 8;
+    const char *close = strstr(text, c->fam.close);
+    if (close) text = close + strlen(c->fam.close);
     while (*text == '\n' || *text == ' ') text++;
     json_t *sm = json_pack("{s:s, s:s+}", "role", "system", "content", SUMMARY_PREFIX, text);
     free(sum.s);
@@ -483,7 +503,7 @@ hearth_status hr_chat_turn(hr_chat *c, const char *user_text, hr_chat_emit_fn em
     if ((st = sync_cache(c, toks, n, &reused, err))) goto fail;
     double t1 = now_ms();
     bool think = prompt_opens_think(c, c->msgs);
-    if ((st = generate(c, c->p.n_predict, think, emit, ud, cancel, &ans, &n_gen, err))) goto fail;
+    if ((st = generate(c, c->p.n_predict, think, true, emit, ud, cancel, &ans, &n_gen, err))) goto fail;
     double t2 = now_ms();
     json_t *am = message("assistant", ans.s ? ans.s : "");
     if (!am) {

@@ -41,14 +41,25 @@ hearth_status hr_chat_messages_save(const json_t *msgs, const char *path, hearth
  * being answered). False when there is none. */
 bool hr_chat_oldest_turn(const json_t *msgs, size_t *first, size_t *end);
 
-/* Splits streamed text into thinking (between <think> and </think>) and
- * answer, even when a tag is cut across chunks. */
+/* Splits streamed text into thinking (between the open and close markers,
+ * <think> and </think> unless set) and answer, even when a marker is cut
+ * across chunks. With trim, white space at the start of the thinking, right
+ * after a marker and right before the close marker is dropped (what the
+ * OpenAI and Ollama APIs return); trim_markers drops only what follows a
+ * marker (Gemma 4's "thought\n", the "\n\n" after </think>). */
 typedef void (*hr_chat_emit_fn)(void *ud, const char *text, size_t len, bool thinking);
 typedef struct hr_think_filter {
     bool thinking;
-    char pend[16]; /* a possible tag prefix held back */
+    bool trim, trim_markers;
+    const char *open, *close; /* NULL: <think>, </think>; at most 47 bytes */
+    char pend[48]; /* a possible marker prefix held back */
     size_t n_pend;
+    bool skip_ws;  /* trim: at the start of a segment */
+    char ws[64];   /* trim: white space held back while thinking */
+    size_t n_ws;
 } hr_think_filter;
+/* open/close must outlive the filter; a zeroed filter is <think> splitting without trim. */
+void hr_think_init(hr_think_filter *f, const char *open, const char *close, bool thinking, bool trim);
 void hr_think_feed(hr_think_filter *f, const char *s, size_t n, hr_chat_emit_fn emit, void *ud);
 void hr_think_flush(hr_think_filter *f, hr_chat_emit_fn emit, void *ud);
 
@@ -68,6 +79,11 @@ typedef struct hr_chat_params {
     /* Notices (policy actions, a full context) as one line each; NULL: none. */
     void (*notice)(void *ud, const char *line);
     void *notice_ud;
+    /* Extra template variables (e.g. {"enable_thinking": true}); NULL: none. Borrowed. */
+    const json_t *template_kwargs;
+    /* Tests only (HEARTH_FORCE_IDS): every answer emits these ids first instead of sampling. Borrowed. */
+    const int32_t *force_ids;
+    size_t n_force;
 } hr_chat_params;
 
 typedef struct hr_chat_stats {

@@ -101,42 +101,83 @@ bool hr_chat_oldest_turn(const json_t *msgs, size_t *first, size_t *end) {
     return true;
 }
 
-/* ---- <think> splitting ----------------------------------------------------- */
+/* ---- thinking splitting ---------------------------------------------------- */
 
-static const char OPEN[] = "<think>", CLOSE[] = "</think>";
+static bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
+
+static void out_ws(hr_think_filter *f, hr_chat_emit_fn emit, void *ud) {
+    if (f->n_ws) emit(ud, f->ws, f->n_ws, f->thinking);
+    f->n_ws = 0;
+}
+
+/* Ordinary text of the current segment, with the trimming rules applied. */
+static void out_text(hr_think_filter *f, const char *s, size_t n, hr_chat_emit_fn emit, void *ud) {
+    if (f->skip_ws) {
+        while (n && is_ws(*s)) s++, n--;
+        if (!n) return;
+        f->skip_ws = false;
+    }
+    if (!f->trim || !f->thinking) {
+        if (n) emit(ud, s, n, f->thinking);
+        return;
+    }
+    /* Thinking: trailing white space waits for what follows (dropped before the close marker). */
+    size_t body = n;
+    while (body && is_ws(s[body - 1])) body--;
+    if (body) {
+        out_ws(f, emit, ud);
+        emit(ud, s, body, true);
+    }
+    for (size_t i = body; i < n; i++) {
+        if (f->n_ws == sizeof f->ws) out_ws(f, emit, ud);
+        f->ws[f->n_ws++] = s[i];
+    }
+}
+
+static void toggle(hr_think_filter *f) {
+    f->thinking = !f->thinking;
+    f->n_ws = 0; /* white space before a marker is dropped (trim only holds any) */
+    f->skip_ws = f->trim || f->trim_markers;
+}
+
+void hr_think_init(hr_think_filter *f, const char *open, const char *close, bool thinking, bool trim) {
+    *f = (hr_think_filter){.thinking = thinking, .trim = trim, .open = open, .close = close, .skip_ws = trim && thinking};
+}
 
 void hr_think_feed(hr_think_filter *f, const char *s, size_t n, hr_chat_emit_fn emit, void *ud) {
-    for (size_t i = 0; i < n; i++) {
-        const char *tag = f->thinking ? CLOSE : OPEN;
+    const char *open = f->open ? f->open : "<think>", *close = f->close ? f->close : "</think>";
+    while (n) {
+        const char *tag = f->thinking ? close : open;
         size_t tl = strlen(tag);
-        char ch = s[i];
-        if (ch == tag[f->n_pend]) {
-            f->pend[f->n_pend++] = ch;
-            if (f->n_pend == tl) {
-                f->n_pend = 0;
-                f->thinking = !f->thinking;
-            }
-            continue;
-        }
-        /* Not the tag after all: what was held back is ordinary text. The
-         * tags start with '<' and have no other '<', so restarting only needs
-         * to consider the current character. */
-        if (f->n_pend) {
-            emit(ud, f->pend, f->n_pend, f->thinking);
+        /* Held-back prefix plus new bytes: look for the marker in that window. */
+        char win[sizeof f->pend + 64];
+        size_t take = n < 64 ? n : 64, wn = f->n_pend + take;
+        memcpy(win, f->pend, f->n_pend);
+        memcpy(win + f->n_pend, s, take);
+        const char *hit = memmem(win, wn, tag, tl);
+        if (hit) {
+            size_t before = (size_t)(hit - win), used = before + tl - f->n_pend;
+            out_text(f, win, before, emit, ud);
             f->n_pend = 0;
-        }
-        if (ch == tag[0]) {
-            f->pend[f->n_pend++] = ch;
+            toggle(f);
+            s += used;
+            n -= used;
             continue;
         }
-        size_t j = i + 1;
-        while (j < n && s[j] != '<') j++;
-        emit(ud, s + i, j - i, f->thinking);
-        i = j - 1;
+        /* Keep the longest tail of the window that could start the marker. */
+        size_t keep = tl - 1 < wn ? tl - 1 : wn;
+        while (keep && memcmp(win + wn - keep, tag, keep) != 0) keep--;
+        out_text(f, win, wn - keep, emit, ud);
+        memmove(f->pend, win + wn - keep, keep);
+        f->n_pend = keep;
+        s += take;
+        n -= take;
     }
 }
 
 void hr_think_flush(hr_think_filter *f, hr_chat_emit_fn emit, void *ud) {
-    if (f->n_pend) emit(ud, f->pend, f->n_pend, f->thinking);
+    if (f->n_pend) out_text(f, f->pend, f->n_pend, emit, ud);
     f->n_pend = 0;
+    if (!f->trim) out_ws(f, emit, ud);
+    f->n_ws = 0;
 }

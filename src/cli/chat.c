@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "chat/chat.h"
+#include "chat/family.h"
 #include "cli/cli.h"
 #include "hearth.h"
 #include "text/chat_template.h"
@@ -23,16 +24,19 @@ static void usage(FILE *f) {
           "                        drop-oldest (drop whole old turns, keep the system message)\n"
           "                        or summarize (the model summarises the oldest turns)\n"
           "  --think show|hide     a reasoning model's thinking: shown (dimmed on a terminal) or hidden\n"
+          "  --chat-template-kwargs JSON  extra template variables, e.g. '{\"enable_thinking\": true}'\n"
+          "                        (Gemma 4 thinks only with it; Qwen 3.5 and Nemotron 3 stop with false)\n"
           "  -n N                  tokens per answer at most (default 512; also kept free for the answer)\n"
           "  -c CTX  -t THREADS  --cache-type T  --temp T  --top-k K  --top-p P  --min-p P\n"
           "  --repeat-penalty R  --repeat-last-n N  --seed S   as for hearth run\n"
           "Commands: /system TEXT, /clear, /save FILE, /load FILE, /stats, /exit.\n"
-          "On a terminal a line ending in \\ continues the message; Ctrl-C stops an answer.\n",
+          "On a terminal a line ending in \\ continues the message; Ctrl-C stops an answer.\n"
+          "Tests only: HEARTH_FORCE_IDS=ID,ID,... makes every answer emit these token ids first.\n",
           f);
 }
 
 typedef struct {
-    const char *model, *tmpl, *system, *messages, *cache;
+    const char *model, *tmpl, *system, *messages, *cache, *kwargs;
     int64_t n_gen, n_ctx, n_threads, last_n, top_k;
     float temp, top_p, min_p, rep;
     uint64_t seed;
@@ -61,6 +65,7 @@ static int parse_args(int argc, char **argv, chat_opts *o) {
         else if (!strcmp(a, "--system")) o->system = v;
         else if (!strcmp(a, "--messages")) o->messages = v;
         else if (!strcmp(a, "--cache-type")) o->cache = v;
+        else if (!strcmp(a, "--chat-template-kwargs")) o->kwargs = v;
         else if (!strcmp(a, "--context-policy")) {
             if (!hr_ctx_policy_from_name(v, &o->policy))
                 return cli_die("--context-policy expects error, drop-oldest or summarize, got '%s'", v);
@@ -101,12 +106,23 @@ static void on_sigint(int sig) {
 typedef struct {
     bool tty, hide;
     bool dim_on;
-    bool any; /* something of this answer was printed */
+    bool any;          /* something of this answer was printed */
+    bool shown_think;  /* thinking was printed and the answer not yet */
+    char last;         /* last byte printed */
 } out_state;
 
 static void emit(void *ud, const char *s, size_t n, bool thinking) {
     out_state *o = ud;
     if (thinking && o->hide) return;
+    if (!n) return;
+    if (!thinking && o->shown_think && o->last != '\n') {
+        /* the markers are not printed: a line break keeps the answer apart from the thinking */
+        if (o->dim_on) fputs("\033[0m", stdout);
+        o->dim_on = false;
+        fputc('\n', stdout);
+    }
+    o->shown_think = thinking;
+    o->last = s[n - 1];
     o->any = true;
     bool dim = thinking && o->tty;
     if (dim != o->dim_on) {
@@ -221,8 +237,21 @@ int cmd_chat(int argc, char **argv) {
     if (!hearth_cache_type_from_name(o.cache, &ctype))
         return cli_die("--cache-type expects f16, q8_0 or f32, got '%s'", o.cache);
     hearth_error err = {{0}};
-    json_t *initial = NULL;
-    if (o.messages && hr_chat_messages_load(o.messages, &initial, &err)) return cli_die("%s", err.message);
+    json_t *initial = NULL, *kwargs = NULL;
+    if (o.kwargs) {
+        json_error_t je;
+        kwargs = json_loads(o.kwargs, JSON_REJECT_DUPLICATES, &je);
+        if (!json_is_object(kwargs)) {
+            json_decref(kwargs);
+            return cli_die("--chat-template-kwargs expects a JSON object, got '%.60s'", o.kwargs);
+        }
+    }
+    if (o.messages && hr_chat_messages_load(o.messages, &initial, &err)) {
+        json_decref(kwargs);
+        return cli_die("%s", err.message);
+    }
+    int32_t *force = NULL;
+    size_t n_force = 0;
 
     hearth_model *m = NULL;
     hearth_session *s = NULL;
@@ -248,7 +277,12 @@ int cmd_chat(int argc, char **argv) {
     pp.repeat_penalty = o.rep;
     pp.penalty_last_n = (int32_t)o.last_n;
     pp.seed = o.seed_set ? o.seed : (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
-    hr_chat_params cp = {.policy = o.policy, .n_predict = (int32_t)o.n_gen, .notice = on_notice};
+    if (hr_force_ids_parse(getenv("HEARTH_FORCE_IDS"), hearth_model_n_vocab(m), &force, &n_force, &err)) {
+        cli_die("%s", err.message);
+        goto done;
+    }
+    hr_chat_params cp = {.policy = o.policy, .n_predict = (int32_t)o.n_gen, .notice = on_notice,
+                         .template_kwargs = kwargs, .force_ids = force, .n_force = n_force};
     if (hearth_session_new(m, &sp, &s, &err) || hearth_sampler_new(&pp, &smp, &err) ||
         hr_chat_new(m, s, smp, ct, &cp, &c, &err) || (initial && hr_chat_set_messages(c, initial, &err)) ||
         (o.system && hr_chat_set_system(c, o.system, &err))) {
@@ -284,6 +318,8 @@ int cmd_chat(int argc, char **argv) {
         }
         g_interrupted = 0;
         os.any = false;
+        os.shown_think = false;
+        os.last = 0;
         hearth_status st = hr_chat_turn(c, msg, emit, &os, &g_interrupted, &err);
         free(msg);
         if (os.dim_on) {
@@ -307,6 +343,8 @@ int cmd_chat(int argc, char **argv) {
     if (tty) sigaction(SIGINT, &old_sa, NULL);
 done:
     json_decref(initial);
+    json_decref(kwargs);
+    free(force);
     hr_chat_free(c);
     hr_chat_template_free(ct);
     hearth_sampler_free(smp);

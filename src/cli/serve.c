@@ -9,8 +9,9 @@
 static void usage(void) {
     fputs("usage: hearth serve -m MODEL [--host 127.0.0.1] [--port 8080] [--parallel N] [--ctx-per-slot C]\n"
           "  [--queue N] [--api-key KEY | --api-key-file F] [--max-body BYTES] [--rate-limit N/min]\n"
-          "  [--alias NAME] [--log-format text|json] [-t THREADS]\n"
-          "--port 0 picks a free port (printed on stderr).\n",
+          "  [--alias NAME] [--log-format text|json] [-t THREADS] [--chat-template FILE]\n"
+          "--port 0 picks a free port (printed on stderr).\n"
+          "Tests only: HEARTH_FORCE_IDS=ID,ID,... makes every generation emit these token ids first.\n",
           stderr);
 }
 
@@ -64,6 +65,7 @@ int cmd_serve(int argc, char **argv) {
             if (!key_owned) return cli_die("cannot read an API key from %s", val);
             c.api_key = key_owned;
         } else if (!strcmp(a, "--alias")) c.alias = val;
+        else if (!strcmp(a, "--chat-template")) c.chat_template = val;
         else if (!strcmp(a, "--log-format")) {
             if (strcmp(val, "json") && strcmp(val, "text")) return cli_die("--log-format is text or json, not '%s'", val);
             c.log_json = !strcmp(val, "json");
@@ -78,6 +80,7 @@ int cmd_serve(int argc, char **argv) {
         return cli_die("serve needs -m MODEL");
     }
     if (c.api_key && !c.api_key[0]) return cli_die("--api-key must not be empty");
+    c.force_ids = getenv("HEARTH_FORCE_IDS");
     hearth_error err = {0};
     hearth_status st = hs_serve(&c, &err);
     free(key_owned);

@@ -104,8 +104,15 @@ hearth_status hr_kernels_for_isa(hr_isa isa, hr_kernels *k, hearth_error *err) {
     case HR_ISA_AVX512:
     case HR_ISA_AVX2:
         hr_kernels_fill_avx2(k);
-        if (isa != HR_ISA_AVX2) hr_kernels_fill_avx512(k);
-        if (isa == HR_ISA_AVX512VNNI) hr_kernels_fill_avx512vnni(k);
+        hr_act_fill_avx2(k);
+        if (isa != HR_ISA_AVX2) {
+            hr_kernels_fill_avx512(k);
+            hr_act_fill_avx512(k);
+        }
+        if (isa == HR_ISA_AVX512VNNI) {
+            hr_kernels_fill_avx512vnni(k);
+            hr_gemm_fill_avx512vnni(k);
+        }
         break;
 #endif
 #if defined(__aarch64__)

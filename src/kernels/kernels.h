@@ -10,6 +10,7 @@
 #define HR_KERNELS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hearth.h"
@@ -18,6 +19,26 @@
 /* *s = dot(x, y) over n elements; x is a weight row of the table's type, y an
  * activation row in that type's vec_dot_type. n is a multiple of the block size. */
 typedef void (*hr_vec_dot_fn)(int64_t n, float *s, const void *x, const void *y);
+/* out[t * out_stride + r] = dot(weight row r, activation row t) for r < nr and
+ * t < nt, where weight row r starts w_stride bytes after row r - 1 and
+ * activation row t x_stride bytes after t - 1 (activations in the weight
+ * type's vec_dot_type). One call covers a tile, so each weight block is
+ * unpacked once for several tokens: the prompt-processing path. Results are
+ * bit-identical to vec_dot of the same table for every pair. */
+typedef void (*hr_gemm_fn)(int64_t n, int nr, int nt, const void *w, size_t w_stride, const void *x, size_t x_stride,
+                           float *out, size_t out_stride);
+/* x[i] = exp(x[i] - max) for i < n, in place; returns the sum of the results,
+ * grouped as ggml's vector softmax on this ISA groups it (float lanes, the
+ * blocks added in double). */
+typedef double (*hr_exp_sum_fn)(float *x, int64_t n, float max);
+/* g[i] = silu(g[i]) * u[i] = g / (1 + exp(-g)) * u, ggml's SwiGLU. */
+typedef void (*hr_swiglu_fn)(int64_t n, float *g, const float *u);
+/* Attention's weighted sum of F16 value rows: out[q * out_stride + d] =
+ * sum over i < npos of w[q * w_stride + i] * v_i[d] for d < n, each product
+ * rounded to float and added in position order; v_i starts i * v_stride bytes
+ * after v. */
+typedef void (*hr_wsum_f16_fn)(int64_t n, int nq, int npos, const float *w, size_t w_stride, const hr_f16 *v,
+                               size_t v_stride, float *out, size_t out_stride);
 /* Converts n floats to an activation row of the given type (Q8_0, Q8_1, Q8_K, F16, BF16, F32). */
 typedef void (*hr_quantize_row_fn)(const float *x, void *y, int64_t n);
 
@@ -35,7 +56,28 @@ typedef struct hr_kernels {
     const char *isa_name;                          /* "scalar", "avx2", ... */
     hr_vec_dot_fn vec_dot[HR_TYPE_COUNT];          /* indexed by weight type; NULL if unsupported */
     hr_quantize_row_fn quantize_row[HR_TYPE_COUNT]; /* indexed by activation type */
+    hr_gemm_fn gemm[HR_TYPE_COUNT];                /* indexed by weight type; NULL: use vec_dot per pair */
+    /* Where a gemm wants its activations in another layout than vec_dot's:
+     * the converter (indexed by weight type; NULL: quantize_row of the
+     * vec_dot_type) and the storage type of its rows. F16 weights take F32
+     * rows holding F16-rounded values: the same numbers, widened once per
+     * token instead of once per (row, token). */
+    hr_quantize_row_fn gemm_quantize[HR_TYPE_COUNT];
+    hr_type gemm_act_type[HR_TYPE_COUNT];
+    hr_exp_sum_fn exp_sum;
+    hr_swiglu_fn swiglu;
+    hr_wsum_f16_fn wsum_f16;
 } hr_kernels;
+
+/* The activation row type a gemm of weight type t reads. */
+static inline hr_type hr_gemm_act_type(const hr_kernels *k, hr_type t) {
+    return k->gemm_quantize[t] ? k->gemm_act_type[t] : hr_type_traits_get(t)->vec_dot_type;
+}
+
+/* The converter producing those rows. */
+static inline hr_quantize_row_fn hr_gemm_act_quantizer(const hr_kernels *k, hr_type t) {
+    return k->gemm_quantize[t] ? k->gemm_quantize[t] : k->quantize_row[hr_type_traits_get(t)->vec_dot_type];
+}
 
 /* Fills k with the best kernels this CPU supports. When override is non-NULL
  * (normally getenv("HEARTH_ISA"): "scalar", "avx2", "avx512", "avx512vnni",

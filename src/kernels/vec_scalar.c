@@ -243,6 +243,7 @@ void hr_kernels_scalar(hr_kernels *k) {
     memset(k, 0, sizeof *k);
     k->isa = HR_ISA_SCALAR;
     k->isa_name = "scalar";
+    hr_act_fill_scalar(k);
     k->vec_dot[HR_TYPE_F32] = hr_vec_dot_f32_scalar;
     k->vec_dot[HR_TYPE_F16] = hr_vec_dot_f16_scalar;
     k->vec_dot[HR_TYPE_BF16] = hr_vec_dot_bf16_scalar;

@@ -4,11 +4,11 @@
  * the same float/double choices, so results agree within rounding. */
 #include <math.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "models/model_internal.h"
 #include "models/moe.h"
-#include "models/vexp.h"
 
 static void rmsnorm(const float *x, const float *w, float *y, int n, float eps) {
     double sum = 0.0;
@@ -66,89 +66,109 @@ typedef struct {
     atomic_int next;
 } attn_job;
 
+/* Queries per unit of attention work (tokens x heads sharing a KV head). */
+#define ATT_QMAX 16
+
+int hr_llama_att_tokens_per_unit(const hr_hparams *hp) {
+    const int group = hp->n_head_kv > 0 && hp->n_head >= hp->n_head_kv ? hp->n_head / hp->n_head_kv : 1;
+    const int tb = ATT_QMAX / group;
+    return tb < 1 ? 1 : tb;
+}
+
+/* A unit of attention work is one KV head and a block of consecutive tokens:
+ * the block's queries (its tokens times the heads that share the KV head)
+ * get their scores from one tiled product with the cached keys, and their
+ * outputs from one pass over the cached values, instead of one pass over the
+ * cache per query. Per query the arithmetic is the per-pair one (the tiled
+ * kernels are bit-identical to vec_dot), with scores beyond a query's own
+ * position zeroed before the value pass. */
 static void attn_task(void *ctx, int ith, int nth) {
     (void)nth;
     attn_job *j = ctx;
     hearth_session *s = j->s;
     const hearth_model *m = s->m;
     const hr_hparams *hp = &m->hp;
-    const int hd = hp->head_dim, nh = hp->n_head, group = hp->n_head / hp->n_head_kv, dq = nh * hd;
-    float *scores = s->attn_scratch + (size_t)ith * s->attn_scratch_stride;
-    float *acc = scores + s->n_ctx;
-    uint8_t *qconv = (uint8_t *)(acc + hd);
+    const int hd = hp->head_dim, nh = hp->n_head, nkv = hp->n_head_kv, group = nh / nkv, dq = nh * hd;
+    const int tb = hr_llama_att_tokens_per_unit(hp), nblk = (j->n + tb - 1) / tb;
+    const size_t sstride = (size_t)s->n_ctx;
     const hr_type kt = s->kv_type;
     const hr_type vdt = hr_type_traits_get(kt)->vec_dot_type;
+    float *scores = s->attn_scratch + (size_t)ith * s->attn_scratch_stride;
+    float *acc = scores + (size_t)tb * group * sstride;
+    uint8_t *qconv = (uint8_t *)(acc + (size_t)tb * group * hd);
     hr_vec_dot_fn dot = m->kernels.vec_dot[kt];
+    hr_gemm_fn gemm = m->kernels.gemm[kt];
     hr_quantize_row_fn conv = m->kernels.quantize_row[vdt];
     const size_t layer_off = (size_t)j->layer * s->n_ctx * s->kv_row_bytes;
     const uint8_t *kc = s->k_cache + layer_off, *vc = s->v_cache + layer_off;
+    const float *tab = m->f16_table;
     for (;;) {
-        int it = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-        if (it >= j->n * nh) return;
-        const int t = it / nh, h = it % nh, kvh = h / group;
-        const int p = j->pos0 + t;
-        const float *q = s->q + (size_t)t * dq + (size_t)h * hd;
-        const void *qv = q;
-        if (vdt != HR_TYPE_F32) {
-            conv(q, qconv, hd);
-            qv = qconv;
+        const int it = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (it >= nblk * nkv) return;
+        /* the last blocks see the most positions: hand them out first */
+        const int blk = nblk - 1 - it / nkv, kvh = it % nkv;
+        const int t0 = blk * tb, tn = j->n - t0 < tb ? j->n - t0 : tb, nq = tn * group;
+        const int npos = j->pos0 + t0 + tn;
+        const bool tiled = gemm && nq > 1;
+        const hr_type at = tiled ? hr_gemm_act_type(&m->kernels, kt) : vdt;
+        const hr_quantize_row_fn qconv_fn = tiled ? hr_gemm_act_quantizer(&m->kernels, kt) : conv;
+        const size_t qrow = hr_row_size(at, hd);
+        for (int q = 0; q < nq; q++) {
+            const float *src = s->q + (size_t)(t0 + q / group) * dq + (size_t)(kvh * group + q % group) * hd;
+            if (at == HR_TYPE_F32 && !(tiled && m->kernels.gemm_quantize[kt]))
+                memcpy(qconv + (size_t)q * qrow, src, (size_t)hd * sizeof(float));
+            else qconv_fn(src, qconv + (size_t)q * qrow, hd);
         }
         const size_t head_off = hr_row_size(kt, (int64_t)kvh * hd);
-        float mx = -INFINITY;
-        for (int i = 0; i <= p; i++) {
-            float sc;
-            dot(hd, &sc, kc + (size_t)i * s->kv_row_bytes + head_off, qv);
-            sc *= hp->kq_scale;
-            scores[i] = sc;
-            if (sc > mx) mx = sc;
+        if (tiled) {
+            gemm(hd, npos, nq, kc + head_off, s->kv_row_bytes, qconv, qrow, scores, sstride);
+        } else {
+            for (int q = 0; q < nq; q++)
+                for (int i = 0; i <= j->pos0 + t0 + q / group; i++)
+                    dot(hd, &scores[q * sstride + i], kc + (size_t)i * s->kv_row_bytes + head_off, qconv + (size_t)q * qrow);
         }
-        /* exp and the sum grouped as ggml's vector softmax does: lanes of a block
-         * are added pairwise (halves first), blocks in double; the row is padded
-         * with masked (zero) terms up to a whole block as llama.cpp's KV view is. */
-        const hr_expf_fn ex = hr_expf_for_isa(m->kernels.isa);
-        const int lanes = hr_expf_lanes(m->kernels.isa);
-        double sum = 0.0;
-        for (int i0 = 0; i0 <= p; i0 += lanes) {
-            float v[16];
-            for (int l = 0; l < lanes; l++) {
-                const int i = i0 + l;
-                v[l] = i <= p ? ex(scores[i] - mx) : 0.0f;
-                if (i <= p) scores[i] = v[l];
-            }
-            for (int w = lanes / 2; w >= 1; w /= 2)
-                for (int l = 0; l < w; l++) v[l] += v[l + w];
-            sum += (double)v[0];
-        }
-        const float inv = (float)(1.0 / sum);
-        for (int i = 0; i <= p; i++) scores[i] *= inv;
-        memset(acc, 0, (size_t)hd * sizeof *acc);
-        if (kt == HR_TYPE_F32) {
+        for (int q = 0; q < nq; q++) {
+            const int p = j->pos0 + t0 + q / group;
+            float *row = scores + q * sstride;
+            float mx = -INFINITY;
             for (int i = 0; i <= p; i++) {
-                const float *vr = (const float *)(vc + (size_t)i * s->kv_row_bytes + head_off);
-                const float w = scores[i];
-                for (int d = 0; d < hd; d++) acc[d] += w * vr[d];
+                row[i] *= hp->kq_scale;
+                if (row[i] > mx) mx = row[i];
             }
-        } else if (kt == HR_TYPE_F16) {
+            const float inv = (float)(1.0 / m->kernels.exp_sum(row, p + 1, mx));
+            for (int i = 0; i <= p; i++) row[i] *= inv;
             /* ggml multiplies F16 V by the probabilities rounded to F16 */
-            const float *tab = m->f16_table;
-            for (int i = 0; i <= p; i++) {
-                const hr_f16 *vr = (const hr_f16 *)(vc + (size_t)i * s->kv_row_bytes + head_off);
-                const float w = tab[hr_f32_to_f16(scores[i])];
-                for (int d = 0; d < hd; d++) acc[d] += w * tab[vr[d]];
-            }
-        } else { /* Q8_0 */
-            const float *tab = m->f16_table;
-            for (int i = 0; i <= p; i++) {
-                const hr_block_q8_0 *vb = (const hr_block_q8_0 *)(vc + (size_t)i * s->kv_row_bytes + head_off);
-                const float w = scores[i];
-                for (int b = 0; b < hd / HR_QK8_0; b++) {
-                    const float wd = w * tab[vb[b].d];
-                    float *a = acc + b * HR_QK8_0;
-                    for (int k = 0; k < HR_QK8_0; k++) a[k] += wd * (float)vb[b].qs[k];
+            if (kt == HR_TYPE_F16)
+                for (int i = 0; i <= p; i++) row[i] = tab[hr_f32_to_f16(row[i])];
+            for (int i = p + 1; i < npos; i++) row[i] = 0.0f;
+        }
+        if (kt == HR_TYPE_F16) {
+            m->kernels.wsum_f16(hd, nq, npos, scores, sstride, (const hr_f16 *)(vc + head_off), s->kv_row_bytes, acc,
+                                (size_t)hd);
+        } else {
+            for (int q = 0; q < nq; q++) {
+                const int p = j->pos0 + t0 + q / group;
+                const float *row = scores + q * sstride;
+                float *a = acc + (size_t)q * hd;
+                memset(a, 0, (size_t)hd * sizeof *a);
+                for (int i = 0; i <= p; i++) {
+                    const uint8_t *vr = vc + (size_t)i * s->kv_row_bytes + head_off;
+                    const float w = row[i];
+                    if (kt == HR_TYPE_F32) {
+                        for (int d = 0; d < hd; d++) a[d] += w * ((const float *)vr)[d];
+                    } else { /* Q8_0 */
+                        const hr_block_q8_0 *vb = (const hr_block_q8_0 *)vr;
+                        for (int b = 0; b < hd / HR_QK8_0; b++) {
+                            const float wd = w * tab[vb[b].d];
+                            for (int k = 0; k < HR_QK8_0; k++) a[b * HR_QK8_0 + k] += wd * (float)vb[b].qs[k];
+                        }
+                    }
                 }
             }
         }
-        memcpy(s->att + (size_t)t * dq + (size_t)h * hd, acc, (size_t)hd * sizeof *acc);
+        for (int q = 0; q < nq; q++)
+            memcpy(s->att + (size_t)(t0 + q / group) * dq + (size_t)(kvh * group + q % group) * hd, acc + (size_t)q * hd,
+                   (size_t)hd * sizeof *acc);
     }
 }
 
@@ -241,11 +261,7 @@ void hr_llama_forward(hearth_session *s, const int32_t *tokens, int n, float *al
         add_bias(s->gate, L->gate_b, n, ff);
         add_bias(s->up, L->up_b, n, ff);
         {
-            const hr_expf_fn ex = hr_expf_for_isa(m->kernels.isa);
-            for (size_t i = 0; i < (size_t)n * ff; i++) {
-                const float g = s->gate[i];
-                s->gate[i] = g / (1.0f + ex(-g)) * s->up[i];
-            }
+            m->kernels.swiglu((int64_t)n * ff, s->gate, s->up);
         }
         {
             const hr_weight *w[1] = {&L->down};

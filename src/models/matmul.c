@@ -2,17 +2,23 @@
  * Activations are converted once per call to each weight's vec_dot_type;
  * the rows of all weights are then split into small chunks handed out
  * through an atomic counter, and each chunk of weight rows is dotted with
- * every token while it is in cache. */
+ * every token while it is in cache, through the ISA's tiled kernel when it
+ * has one for the weight type (bit-identical to the per-pair vec_dot). */
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "models/model_internal.h"
 
 #define ROWS_PER_CHUNK 16
+/* Rows per chunk for the tiled kernels: all of a batch's activations pass
+ * over a chunk once, so bigger chunks mean fewer passes (the chunk's weights
+ * stay in L2: 64 rows of 3072 F16 values are 384 KiB). */
+#define GEMM_ROWS_PER_CHUNK 64
 
 size_t hr_mm_scratch_bytes(int n_tok, int64_t max_in) {
-    /* The widest activation format besides F32 (used in place) is F16/BF16: 2 bytes per element. */
-    return (size_t)n_tok * ((size_t)max_in * 2 + 64) + 64;
+    /* The widest converted activation format is a gemm's F32 row (F16 weights): 4 bytes per element. */
+    return (size_t)n_tok * ((size_t)max_in * 4 + 64) + 64;
 }
 
 typedef struct {
@@ -23,6 +29,8 @@ typedef struct {
     size_t xq_stride[HR_MM_MAX_W];
     float *out[HR_MM_MAX_W];
     long chunks[HR_MM_MAX_W];
+    int chunk_rows[HR_MM_MAX_W];
+    bool tiled[HR_MM_MAX_W];
     long total;
     atomic_long next;
     /* conversion phase */
@@ -57,11 +65,18 @@ static void mm_task(void *ctx, int ith, int nth) {
         while (c >= j->chunks[wi]) c -= j->chunks[wi++];
         const hr_weight *w = j->w[wi];
         hr_vec_dot_fn dot = j->kern->vec_dot[w->type];
-        int64_t r0 = c * ROWS_PER_CHUNK, r1 = r0 + ROWS_PER_CHUNK;
+        int64_t r0 = c * j->chunk_rows[wi], r1 = r0 + j->chunk_rows[wi];
         if (r1 > w->n_out) r1 = w->n_out;
         const uint8_t *xq = j->xq[wi];
         size_t xs = j->xq_stride[wi];
         float *out = j->out[wi];
+        if (j->tiled[wi]) {
+            /* The kernel passes over the tokens a few at a time (their
+             * activations in L1) and over the chunk's rows for each (in L2). */
+            j->kern->gemm[w->type](w->n_in, (int)(r1 - r0), j->n_tok, w->data + (size_t)r0 * w->row_bytes, w->row_bytes,
+                                   xq, xs, out + r0, (size_t)w->n_out);
+            continue;
+        }
         for (int t = 0; t < j->n_tok; t++) {
             const uint8_t *xr = xq + (size_t)t * xs;
             float *o = out + (size_t)t * w->n_out;
@@ -79,29 +94,32 @@ void hr_matmul(const hearth_model *m, hr_mm_scratch *sc, int nw, const hr_weight
     j.n_tok = n_tok;
     j.x = x;
     j.n_in = w[0]->n_in;
-    hr_type conv_type[HR_MM_MAX_W];
     for (int i = 0; i < nw; i++) {
         j.w[i] = w[i];
         j.out[i] = out[i];
-        j.chunks[i] = (long)((w[i]->n_out + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK);
+        const hr_type wt = w[i]->type;
+        const bool tiled = m->kernels.gemm[wt] && n_tok > 1;
+        j.tiled[i] = tiled;
+        j.chunk_rows[i] = tiled ? GEMM_ROWS_PER_CHUNK : ROWS_PER_CHUNK;
+        j.chunks[i] = (long)((w[i]->n_out + j.chunk_rows[i] - 1) / j.chunk_rows[i]);
         j.total += j.chunks[i];
-        hr_type vdt = hr_type_traits_get(w[i]->type)->vec_dot_type;
-        if (vdt == HR_TYPE_F32) {
-            j.xq[i] = (const uint8_t *)x;
-            j.xq_stride[i] = (size_t)j.n_in * sizeof(float);
+        const hr_type at = tiled ? hr_gemm_act_type(&m->kernels, wt) : hr_type_traits_get(wt)->vec_dot_type;
+        const hr_quantize_row_fn q = tiled ? hr_gemm_act_quantizer(&m->kernels, wt) : m->kernels.quantize_row[at];
+        j.xq_stride[i] = hr_row_size(at, j.n_in);
+        if (at == HR_TYPE_F32 && !(tiled && m->kernels.gemm_quantize[wt])) {
+            j.xq[i] = (const uint8_t *)x; /* F32 rows are used in place */
             continue;
         }
+        /* one conversion per distinct converter, shared by the weights that read it */
         int c = 0;
-        while (c < j.n_conv && conv_type[c] != vdt) c++;
+        while (c < j.n_conv && j.conv[c] != q) c++;
         if (c == j.n_conv) {
-            conv_type[c] = vdt;
-            j.conv[c] = m->kernels.quantize_row[vdt];
+            j.conv[c] = q;
             j.conv_dst[c] = sc->buf[c];
-            j.conv_stride[c] = hr_row_size(vdt, j.n_in);
+            j.conv_stride[c] = j.xq_stride[i];
             j.n_conv++;
         }
         j.xq[i] = j.conv_dst[c];
-        j.xq_stride[i] = hr_row_size(vdt, j.n_in);
     }
     atomic_init(&j.next, 0);
     if (j.n_conv) {

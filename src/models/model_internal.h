@@ -37,7 +37,7 @@ struct hearth_session {
     float *x, *xn, *q, *k, *v, *att, *gate, *up, *rope;
     float *logits;   /* n_vocab, after the last token */
     bool has_logits;
-    float *attn_scratch; /* per thread: n_ctx scores + head_dim accumulator + head_dim*4 bytes of converted q */
+    float *attn_scratch; /* per thread, for Q queries of a unit: Q * n_ctx scores, Q * head_dim outputs, Q * head_dim * 4 bytes of converted q */
     size_t attn_scratch_stride;
     hr_mm_scratch mm;
     struct hr_moe_scratch *moe; /* arch->moe only */
@@ -61,5 +61,8 @@ void hr_llama_rope_apply(const hearth_model *m, const float *cache, float *x);
 void hr_llama_add_bias(float *y, const float *b, int n_tok, int64_t n);
 void hr_llama_store_kv(hearth_session *s, int layer, int n, int pos0);
 void hr_llama_attention(hearth_session *s, int layer, int n, int pos0);
+/* Tokens per unit of attention work; the per-thread attention scratch holds
+ * that many tokens' queries (times the heads per KV head). */
+int hr_llama_att_tokens_per_unit(const hr_hparams *hp);
 
 #endif

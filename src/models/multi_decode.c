@@ -14,7 +14,6 @@
 #include "common/error.h"
 #include "models/model_internal.h"
 #include "models/moe.h"
-#include "models/vexp.h"
 
 /* Decodes n <= ss[0]->n_batch rows, using ss[0]'s scratch for the batch. */
 static void decode_group(hearth_session *const *ss, const int32_t *tokens, int n, float *logits) {
@@ -93,11 +92,7 @@ static void decode_group(hearth_session *const *ss, const int32_t *tokens, int n
         hr_llama_add_bias(B->gate, L->gate_b, n, ff);
         hr_llama_add_bias(B->up, L->up_b, n, ff);
         {
-            const hr_expf_fn ex = hr_expf_for_isa(m->kernels.isa);
-            for (size_t i = 0; i < (size_t)n * ff; i++) {
-                const float g = B->gate[i];
-                B->gate[i] = g / (1.0f + ex(-g)) * B->up[i];
-            }
+            m->kernels.swiglu((int64_t)n * ff, B->gate, B->up);
         }
         {
             const hr_weight *w[1] = {&L->down};

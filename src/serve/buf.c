@@ -83,6 +83,8 @@ void hs_job_release(hs_job *j) {
     free(j->stop);
     hs_buf_free(&j->out);
     hs_buf_free(&j->text);
+    hs_buf_free(&j->reasoning);
+    hs_buf_free(&j->answer);
     free(j->lps);
     json_decref(j->lp_all);
     free(j);

@@ -122,6 +122,10 @@ static bool content_text(json_t *c, int idx, hs_buf *out, hs_reply *err) {
 }
 
 bool hs_render_chat(hs_server *sv, json_t *messages, char **prompt, hs_reply *err) {
+    return hs_render_chat_kw(sv, messages, NULL, prompt, err);
+}
+
+bool hs_render_chat_kw(hs_server *sv, json_t *messages, const json_t *kwargs, char **prompt, hs_reply *err) {
     static const char *roles[] = {"system", "developer", "user", "assistant"};
     if (!json_is_array(messages)) return *err = hs_bad("'messages' must be an array"), false;
     if (json_array_size(messages) == 0) return *err = hs_bad("'messages' must not be empty"), false;
@@ -168,7 +172,7 @@ bool hs_render_chat(hs_server *sv, json_t *messages, char **prompt, hs_reply *er
     int line = 0;
     hr_jinja_opts opts = {0};
     opts.max_output = 16u << 20;
-    hearth_status st = hr_chat_template_render(sv->tmpl, norm, NULL, true, &opts, prompt, NULL, &e, &line);
+    hearth_status st = hr_chat_template_render_kw(sv->tmpl, norm, NULL, kwargs, true, &opts, prompt, NULL, &e, &line);
     json_decref(norm);
     if (st) return *err = hs_bad("the chat template failed: %s", e.message), false;
     return true;
@@ -271,4 +275,12 @@ json_t *hs_json_lossy(const char *s, size_t n) {
     j = json_stringn(b.p, b.len);
     hs_buf_free(&b);
     return j ? j : json_string("");
+}
+
+void hs_split_thinking(hs_server *sv, hs_job *j, const char *prompt) {
+    const hr_chat_family *f = &sv->family;
+    /* A template without thinking markers: the text stays as generated. */
+    if (!f->found) return;
+    j->split_think = true;
+    hr_think_init(&j->think, f->open, f->close, hr_chat_family_prompt_thinking(f, prompt, strlen(prompt)), true);
 }

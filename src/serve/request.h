@@ -15,6 +15,12 @@ bool hs_opt_bool(json_t *o, const char *key, bool *out, hs_reply *err);
 bool hs_opt_stop(json_t *o, const char *key, hs_job *j, hs_reply *err);
 /* Validates roles and content, renders with the model's chat template (generation prompt added). */
 bool hs_render_chat(hs_server *sv, json_t *messages, char **prompt, hs_reply *err);
+/* The same with extra template variables (chat_template_kwargs, Ollama's think); kwargs may be NULL. */
+bool hs_render_chat_kw(hs_server *sv, json_t *messages, const json_t *kwargs, char **prompt, hs_reply *err);
+/* Separates the thinking of the generation that follows prompt from its answer
+ * (the family's markers; starts inside the thinking when the prompt opened it).
+ * Nothing when the template writes no thinking markers. */
+void hs_split_thinking(hs_server *sv, hs_job *j, const char *prompt);
 /* Tokenizes (special tokens parsed; BOS added when the model wants one and add_special) into j->prompt. */
 bool hs_tokenize_prompt(hs_server *sv, const char *text, bool add_special, hs_job *j, hs_reply *err);
 /* Takes toks (malloc'd); a 400 naming the counts when it does not fit a slot's context. */

@@ -26,7 +26,31 @@ static json_t *piece(hs_job *j, const char *text, size_t n) {
     return o;
 }
 
+/* Thinking goes to message.thinking (/api/chat) or thinking (/api/generate), as Ollama does. */
+static void set_thinking(hs_job *j, json_t *o, const char *s, size_t n) {
+    json_t *t = json_stringn(s, n);
+    if (j->api == HS_API_OLLAMA_CHAT) json_object_set_new(json_object_get(o, "message"), "thinking", t);
+    else json_object_set_new(o, "thinking", t);
+}
+
+static void segment(void *ud, const char *s, size_t n, bool thinking) {
+    hs_job *j = ud;
+    if (!n) return;
+    if (!j->stream) {
+        hs_buf_add(thinking ? &j->reasoning : &j->answer, s, n);
+        return;
+    }
+    json_t *o = thinking ? piece(j, "", 0) : piece(j, s, n);
+    if (thinking) set_thinking(j, o, s, n);
+    json_object_set_new(o, "done", json_false());
+    line(j, o);
+}
+
 static void on_text(hs_job *j, const char *text, size_t n) {
+    if (j->split_think) {
+        hr_think_feed(&j->think, text, n, segment, j);
+        return;
+    }
     if (!j->stream || !n) return;
     json_t *o = piece(j, text, n);
     json_object_set_new(o, "done", json_false());
@@ -38,7 +62,10 @@ static void on_done(hs_job *j) {
         if (j->stream) line(j, json_pack("{s:s}", "error", j->error));
         return;
     }
-    json_t *o = j->stream ? piece(j, "", 0) : piece(j, j->text.p ? j->text.p : "", j->text.len);
+    if (j->split_think) hr_think_flush(&j->think, segment, j);
+    const hs_buf *all = j->split_think ? &j->answer : &j->text;
+    json_t *o = j->stream ? piece(j, "", 0) : piece(j, all->p ? all->p : "", all->len);
+    if (!j->stream && j->split_think && j->reasoning.len) set_thinking(j, o, j->reasoning.p, j->reasoning.len);
     const double ns = 1e9;
     double t_first = j->t_first > 0 ? j->t_first : j->t_done;
     json_object_set_new(o, "done", json_true());
@@ -133,11 +160,24 @@ static bool parse_options(hs_server *sv, json_t *b, hs_job *j, hs_reply *err) {
             !(json_is_array(v) && json_array_size(v) == 0))
             return *err = hs_bad("'%s' is not supported by this server yet", unsupported[i]), false;
     }
-    bool think = false;
+    return true;
+}
+
+/* think: true renders with enable_thinking true and returns the thinking apart;
+ * false renders with enable_thinking false; absent or null leaves the template's
+ * default and the text as generated. *kwargs is NULL or {"enable_thinking": think}. */
+static bool parse_think(hs_server *sv, json_t *b, bool *split, json_t **kwargs, hs_reply *err) {
+    *split = false;
+    *kwargs = NULL;
     json_t *tv = json_object_get(b, "think");
-    if (tv && json_is_boolean(tv)) think = json_is_true(tv);
-    else if (tv && !json_is_null(tv)) return *err = hs_bad("'think' must be a boolean"), false;
-    if (think) return *err = hs_bad("'think' is not supported by this server yet"), false;
+    if (!tv || json_is_null(tv)) return true;
+    if (json_is_string(tv))
+        return *err = hs_bad("think value \"%s\" is not supported for this model", json_string_value(tv)), false;
+    if (!json_is_boolean(tv)) return *err = hs_bad("'think' must be a boolean"), false;
+    if (json_is_true(tv) && !sv->family.found)
+        return *err = hs_bad("\"%s\" does not support thinking", sv->model_name), false;
+    *split = json_is_true(tv);
+    *kwargs = json_pack("{s:b}", "enable_thinking", json_is_true(tv));
     return true;
 }
 
@@ -162,7 +202,10 @@ hs_reply hs_ollama_chat(hs_server *sv, json_t *b) {
     hs_reply err = {0};
     hs_job *j = new_job(sv, HS_API_OLLAMA_CHAT);
     if (!j) return hs_reply_error(500, "server_error", NULL, "out of memory");
-    bool ok = hs_check_model(sv, b, "model", &err) && parse_options(sv, b, j, &err);
+    bool split = false;
+    json_t *kwargs = NULL;
+    bool ok = hs_check_model(sv, b, "model", &err) && parse_options(sv, b, j, &err) &&
+              parse_think(sv, b, &split, &kwargs, &err);
     char *prompt = NULL;
     if (ok) {
         json_t *msgs = json_object_get(b, "messages");
@@ -171,14 +214,17 @@ hs_reply hs_ollama_chat(hs_server *sv, json_t *b) {
             char t[48];
             hs_iso_time(t, sizeof t);
             hs_job_release(j);
+            json_decref(kwargs);
             return hs_reply_json(200, json_pack("{s:s,s:s,s:{s:s,s:s},s:s,s:b}", "model", sv->model_name, "created_at", t,
                                                 "message", "role", "assistant", "content", "", "done_reason", "load",
                                                 "done", 1));
         }
-        ok = hs_render_chat(sv, msgs, &prompt, &err);
+        ok = hs_render_chat_kw(sv, msgs, kwargs, &prompt, &err);
     }
+    if (ok && split) hs_split_thinking(sv, j, prompt);
     if (ok) ok = hs_tokenize_prompt(sv, prompt, true, j, &err);
     free(prompt);
+    json_decref(kwargs);
     return finish_setup(j, err, ok);
 }
 
@@ -186,7 +232,10 @@ hs_reply hs_ollama_generate(hs_server *sv, json_t *b) {
     hs_reply err = {0};
     hs_job *j = new_job(sv, HS_API_OLLAMA_GENERATE);
     if (!j) return hs_reply_error(500, "server_error", NULL, "out of memory");
-    bool ok = hs_check_model(sv, b, "model", &err) && parse_options(sv, b, j, &err);
+    bool split = false;
+    json_t *kwargs = NULL;
+    bool ok = hs_check_model(sv, b, "model", &err) && parse_options(sv, b, j, &err) &&
+              parse_think(sv, b, &split, &kwargs, &err);
     bool raw = false;
     if (ok) ok = hs_opt_bool(b, "raw", &raw, &err);
     json_t *p = json_object_get(b, "prompt"), *sys = json_object_get(b, "system");
@@ -196,6 +245,7 @@ hs_reply hs_ollama_generate(hs_server *sv, json_t *b) {
         char t[48];
         hs_iso_time(t, sizeof t);
         hs_job_release(j);
+        json_decref(kwargs);
         return hs_reply_json(200, json_pack("{s:s,s:s,s:s,s:s,s:b}", "model", sv->model_name, "created_at", t, "response",
                                             "", "done_reason", "load", "done", 1));
     }
@@ -206,11 +256,13 @@ hs_reply hs_ollama_generate(hs_server *sv, json_t *b) {
         json_t *msgs = json_array();
         if (json_is_string(sys)) json_array_append_new(msgs, json_pack("{s:s,s:O}", "role", "system", "content", sys));
         json_array_append_new(msgs, json_pack("{s:s,s:O}", "role", "user", "content", p));
-        ok = hs_render_chat(sv, msgs, &prompt, &err);
+        ok = hs_render_chat_kw(sv, msgs, kwargs, &prompt, &err);
         json_decref(msgs);
     }
+    if (ok && split) hs_split_thinking(sv, j, prompt);
     if (ok) ok = hs_tokenize_prompt(sv, prompt, true, j, &err);
     free(prompt);
+    json_decref(kwargs);
     return finish_setup(j, err, ok);
 }
 

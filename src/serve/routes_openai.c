@@ -101,7 +101,44 @@ static void chat_head(hs_job *j) {
     chat_chunk(j, json_pack("{s:s,s:s}", "role", "assistant", "content", ""), NULL, NULL);
 }
 
+/* One run of thinking or answer text out of the think filter. */
+typedef struct {
+    hs_job *j;
+    bool lp_sent; /* the pending logprobs went out with a chunk */
+} segment_ctx;
+
+static void chat_segment(void *ud, const char *s, size_t n, bool thinking) {
+    segment_ctx *c = ud;
+    hs_job *j = c->j;
+    if (!n) return;
+    if (!j->stream) {
+        hs_buf_add(thinking ? &j->reasoning : &j->answer, s, n);
+        return;
+    }
+    chat_head(j);
+    json_t *lp = j->logprobs && !c->lp_sent ? json_pack("{s:o}", "content", chat_logprobs(j)) : NULL;
+    c->lp_sent = true;
+    /* llama.cpp's delta field for reasoning */
+    chat_chunk(j, json_pack("{s:s%}", thinking ? "reasoning_content" : "content", s, n), lp, NULL);
+}
+
 static void chat_on_text(hs_job *j, const char *text, size_t n) {
+    if (j->split_think) {
+        segment_ctx c = {j, false};
+        hr_think_feed(&j->think, text, n, chat_segment, &c);
+        if (j->stream && j->logprobs && !c.lp_sent && j->n_lps) {
+            /* text held back (a possible marker) still reports its tokens */
+            chat_head(j);
+            chat_chunk(j, json_pack("{s:s}", "content", ""), json_pack("{s:o}", "content", chat_logprobs(j)), NULL);
+        }
+        if (!j->stream && j->logprobs) {
+            if (!j->lp_all) j->lp_all = json_array();
+            json_t *more = chat_logprobs(j);
+            json_array_extend(j->lp_all, more);
+            json_decref(more);
+        }
+        return;
+    }
     if (j->stream) {
         chat_head(j);
         json_t *lp = j->logprobs ? json_pack("{s:o}", "content", chat_logprobs(j)) : NULL;
@@ -121,6 +158,10 @@ static void error_event(hs_job *j) {
 }
 
 static void chat_on_done(hs_job *j) {
+    if (j->split_think && !j->error[0]) {
+        segment_ctx c = {j, true};
+        hr_think_flush(&j->think, chat_segment, &c);
+    }
     if (j->stream) {
         if (j->error[0]) return error_event(j);
         chat_head(j);
@@ -135,8 +176,11 @@ static void chat_on_done(hs_job *j) {
         return;
     }
     if (j->error[0]) return; /* the HTTP side answers 500 with j->error */
-    json_t *msg = json_pack("{s:s,s:s%,s:n}", "role", "assistant", "content", j->text.p ? j->text.p : "", j->text.len,
+    const hs_buf *content = j->split_think ? &j->answer : &j->text;
+    json_t *msg = json_pack("{s:s,s:s%,s:n}", "role", "assistant", "content", content->p ? content->p : "", content->len,
                             "refusal");
+    if (j->split_think && j->reasoning.len)
+        json_object_set_new(msg, "reasoning_content", json_stringn(j->reasoning.p, j->reasoning.len));
     json_t *lp = j->logprobs ? json_pack("{s:o}", "content", j->lp_all ? json_incref(j->lp_all) : json_array()) : json_null();
     json_t *r = json_pack("{s:s,s:s,s:I,s:s,s:s,s:[{s:i,s:o,s:o,s:s}],s:o}", "id", j->id, "object", "chat.completion",
                           "created", (json_int_t)j->created, "model", j->model, "system_fingerprint", "hearth", "choices",
@@ -298,12 +342,22 @@ hs_reply hs_openai_chat(hs_server *sv, json_t *b) {
         j->top_logprobs = (int)top;
         if (ok && top > 0 && !j->logprobs) ok = false, err = hs_bad("'top_logprobs' needs 'logprobs' set to true");
     }
+    /* llama.cpp's extensions: template variables, and reasoning_format "none" for the raw text in content */
+    json_t *kwargs = json_object_get(b, "chat_template_kwargs");
+    if (ok && kwargs && !json_is_null(kwargs) && !json_is_object(kwargs))
+        ok = false, err = hs_bad("'chat_template_kwargs' must be an object");
+    json_t *rf = json_object_get(b, "reasoning_format");
+    const char *rfs = json_is_string(rf) ? json_string_value(rf) : "auto";
+    if (ok && rf && !json_is_null(rf) &&
+        (!json_is_string(rf) || (strcmp(rfs, "none") && strcmp(rfs, "auto") && strcmp(rfs, "deepseek"))))
+        ok = false, err = hs_bad("'reasoning_format' must be \"none\", \"auto\" or \"deepseek\"");
     char *prompt = NULL;
     if (ok) {
         json_t *msgs = json_object_get(b, "messages");
         if (!msgs) ok = false, err = hs_bad("'messages' is required");
-        else ok = hs_render_chat(sv, msgs, &prompt, &err);
+        else ok = hs_render_chat_kw(sv, msgs, json_is_object(kwargs) ? kwargs : NULL, &prompt, &err);
     }
+    if (ok && strcmp(rfs, "none") != 0) hs_split_thinking(sv, j, prompt);
     if (ok) ok = hs_tokenize_prompt(sv, prompt, true, j, &err);
     free(prompt);
     return start(j, err, ok);

@@ -52,6 +52,9 @@ struct hs_sched {
     uint64_t use_counter;
     hearth_session **dec_sess; /* per-step decode batch */
     int32_t *dec_tok;
+    hr_chat_family fam;
+    int32_t *force; /* tests only: the first tokens of every generation */
+    size_t n_force;
 };
 
 static size_t lcp(const int32_t *a, size_t na, const int32_t *b, size_t nb) {
@@ -201,7 +204,11 @@ static void start(hs_sched *s, slot *sl, hs_job *j) {
     size_t common = lcp(sl->cache, sl->n_cache, j->prompt, j->n_prompt);
     if (common >= j->n_prompt) common = j->n_prompt - 1; /* evaluate at least one token for the logits */
     if ((int32_t)common > hearth_session_n_past(sl->sess)) common = (size_t)hearth_session_n_past(sl->sess);
-    hearth_session_truncate(sl->sess, (int32_t)common, &err);
+    if (hearth_session_truncate(sl->sess, (int32_t)common, &err)) {
+        /* recurrent or sliding-window state that cannot be rewound: start again from nothing */
+        hearth_session_reset(sl->sess);
+        common = 0;
+    }
     sl->n_cache = common;
     j->n_cached = (int32_t)common;
     sl->n_gen = 0;
@@ -242,7 +249,8 @@ static bool sample_step(hs_sched *s, slot *sl) {
     hearth_error err = {0};
     const float *logits = hearth_session_logits(sl->sess);
     int32_t tok = 0;
-    if (!logits || hearth_sampler_sample(sl->smp, logits, s->n_vocab, &tok, &err)) {
+    if (logits && (size_t)sl->n_gen < s->n_force) tok = s->force[sl->n_gen];
+    else if (!logits || hearth_sampler_sample(sl->smp, logits, s->n_vocab, &tok, &err)) {
         finish(s, sl, "error", logits ? err.message : "no logits");
         return false;
     }
@@ -258,7 +266,7 @@ static bool sample_step(hs_sched *s, slot *sl) {
         hs_metrics_token_latency(s->mx, now - sl->t_last);
     }
     sl->t_last = now;
-    if (hearth_token_is_eog(s->m, tok)) {
+    if (hr_chat_family_is_end(&s->fam, s->m, tok)) {
         sl->n_gen--; /* the end-of-generation token is not part of the answer */
         finish(s, sl, "stop", NULL);
         return false;
@@ -270,7 +278,8 @@ static bool sample_step(hs_sched *s, slot *sl) {
         hs_job_push_lp(j, &lp);
         pthread_mutex_unlock(&j->mu);
     }
-    hs_buf_str(&sl->gen, hearth_detok_push(sl->dt, tok));
+    char pbuf[256];
+    hs_buf_str(&sl->gen, hr_chat_family_piece(&s->fam, s->m, sl->dt, tok, pbuf, sizeof pbuf));
     if (emit_checked(s, sl)) return false;
     if (j->max_tokens >= 0 && sl->n_gen >= j->max_tokens) {
         finish(s, sl, "length", NULL);
@@ -400,6 +409,7 @@ hearth_status hs_sched_new(hearth_model *m, int n_slots, int32_t n_ctx, int queu
     if (!s) return hr_fail(err, HEARTH_ERR_NOMEM, "out of memory");
     s->m = m;
     s->n_slots = n_slots;
+    s->fam = (hr_chat_family){.end_turn = -1};
     s->n_vocab = hearth_model_n_vocab(m);
     s->mx = mx;
     s->q_cap = queue_cap;
@@ -472,7 +482,23 @@ void hs_sched_free(hs_sched *s) {
     free(s->queue);
     free(s->dec_sess);
     free(s->dec_tok);
+    free(s->force);
     free(s);
+}
+
+hearth_status hs_sched_set_family(hs_sched *s, const hr_chat_family *fam, const int32_t *force, size_t n_force,
+                                  hearth_error *err) {
+    s->fam = *fam;
+    free(s->force);
+    s->force = NULL;
+    s->n_force = 0;
+    if (n_force) {
+        s->force = malloc(n_force * sizeof *force);
+        if (!s->force) return hr_fail(err, HEARTH_ERR_NOMEM, "out of memory");
+        memcpy(s->force, force, n_force * sizeof *force);
+        s->n_force = n_force;
+    }
+    return HEARTH_OK;
 }
 
 bool hs_sched_submit(hs_sched *s, hs_job *j) {

@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "chat/chat.h"
+#include "chat/family.h"
 #include "serve/serve.h"
 
 /* ---- growable byte buffer (buf.c) ---- */
@@ -84,6 +86,10 @@ struct hs_job {
     double t_first, t_done;
     char error[256];
     bool head_sent; /* formatter state: the first chunk was written */
+    /* Thinking separated from the answer (chat endpoints; set by the route). */
+    bool split_think;
+    hr_think_filter think;
+    hs_buf reasoning, answer; /* non-streaming replies: the two parts */
 };
 
 hs_job *hs_job_new(void);
@@ -119,6 +125,10 @@ void hs_sched_gauges(hs_sched *s, hs_gauges *g);
 /* Wakes the step loop (after a job was cancelled). */
 void hs_sched_kick(hs_sched *s);
 int32_t hs_sched_n_ctx(const hs_sched *s);
+/* The template family (end-of-turn token, marker tokens spelled out) and the
+ * test-only forced ids (copied); call before the first submission. */
+hearth_status hs_sched_set_family(hs_sched *s, const hr_chat_family *fam, const int32_t *force, size_t n_force,
+                                  hearth_error *err);
 
 /* ---- auth and rate limiting (auth.c) ---- */
 bool hs_key_equal(const char *given, const char *expected); /* constant time in the expected key's length */
@@ -138,6 +148,7 @@ typedef struct hs_server {
     hs_metrics *mx;
     hs_ratelimit *rl;
     struct hr_chat_template *tmpl;
+    hr_chat_family family;
     atomic_uint_fast64_t next_id;
     long long load_time; /* Unix seconds the model finished loading */
     uint64_t file_size;

@@ -264,12 +264,22 @@ const char *hr_chat_template_eos(const hr_chat_template *ct) { return ct->eos; }
 hearth_status hr_chat_template_render(const hr_chat_template *ct, const json_t *messages, const json_t *tools,
                                       bool add_generation_prompt, const hr_jinja_opts *opts, char **out,
                                       size_t *out_len, hearth_error *err, int *err_line) {
+    return hr_chat_template_render_kw(ct, messages, tools, NULL, add_generation_prompt, opts, out, out_len, err,
+                                      err_line);
+}
+
+hearth_status hr_chat_template_render_kw(const hr_chat_template *ct, const json_t *messages, const json_t *tools,
+                                         const json_t *kwargs, bool add_generation_prompt, const hr_jinja_opts *opts,
+                                         char **out, size_t *out_len, hearth_error *err, int *err_line) {
     *out = NULL;
     if (!json_is_array(messages)) return hr_fail(err, HEARTH_ERR_INVALID, "messages must be a JSON array");
-    json_t *ctx = json_object();
+    if (kwargs && !json_is_object(kwargs)) return hr_fail(err, HEARTH_ERR_INVALID, "template variables must be a JSON object");
+    /* The caller's variables first, so that messages and the rest cannot be overridden by them. */
+    json_t *ctx = kwargs ? json_deep_copy(kwargs) : json_object();
     if (!ctx) return hr_fail(err, HEARTH_ERR_NOMEM, "out of memory");
     json_object_set_new(ctx, "messages", json_deep_copy(messages));
     if (tools) json_object_set_new(ctx, "tools", json_deep_copy(tools));
+    else json_object_del(ctx, "tools");
     json_object_set_new(ctx, "add_generation_prompt", json_boolean(add_generation_prompt));
     json_object_set_new(ctx, "bos_token", json_string(ct->bos));
     json_object_set_new(ctx, "eos_token", json_string(ct->eos));

@@ -48,4 +48,11 @@ hearth_status hr_chat_template_render(const hr_chat_template *ct, const json_t *
                                       bool add_generation_prompt, const hr_jinja_opts *opts, char **out,
                                       size_t *out_len, hearth_error *err, int *err_line);
 
+/* The same with extra template variables (e.g. {"enable_thinking": false}, as
+ * chat_template_kwargs in llama.cpp); kwargs may be NULL. The standard
+ * variables above win over a kwargs entry of the same name. */
+hearth_status hr_chat_template_render_kw(const hr_chat_template *ct, const json_t *messages, const json_t *tools,
+                                         const json_t *kwargs, bool add_generation_prompt, const hr_jinja_opts *opts,
+                                         char **out, size_t *out_len, hearth_error *err, int *err_line);
+
 #endif

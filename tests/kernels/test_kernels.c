@@ -215,6 +215,76 @@ static void test_vec_dot(const hr_kernels *scalar, const hr_kernels *const *isas
     }
 }
 
+/* Every tiled kernel gives, for every (row, token) of a tile, exactly the
+ * bits vec_dot of the same table gives for that pair (see kernels.h): tiles
+ * of 1..19 rows and 1..19 tokens (across the kernels' token passes and their
+ * odd-count padding), with row strides that are not multiples of a vector. */
+static void test_gemm(const hr_kernels *const *isas, int nisa) {
+    static const int shapes[][2] = {{1, 1}, {1, 2}, {2, 1}, {3, 3}, {1, 7}, {4, 8}, {5, 9}, {2, 16}, {19, 19}, {3, 13}};
+    for (int i = 0; i < nisa; i++) {
+        for (size_t ti = 0; ti < NTYPES; ti++) {
+            hr_type t = weight_types[ti];
+            if (!isas[i]->gemm[t]) continue;
+            const hr_type_traits *tr = hr_type_traits_get(t);
+            hr_type vt = tr->vec_dot_type;
+            for (size_t li = 0; li < sizeof block_counts / sizeof block_counts[0]; li++) {
+                int64_t n = tr->block_size == 1 ? 16 * block_counts[li] + (int64_t)(li % 3) * 5 : block_counts[li] * (int64_t)tr->block_size;
+                if (tr->block_size == 1 && li % 2) n += 64; /* both the 64-wide loop and the masked tail */
+                for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+                    const int nr = shapes[si][0], nt = shapes[si][1];
+                    const size_t ws = hr_row_size(t, n) + min_align(t), xs = hr_row_size(vt, n) + min_align(vt);
+                    const size_t os = (size_t)nr + 3;
+                    uint8_t *wb = malloc(ws * (size_t)nr + 8), *xb = malloc(xs * (size_t)nt + 8);
+                    float *out = malloc(os * (size_t)nt * sizeof(float));
+                    enum mode m = (enum mode)(si % MODE_COUNT);
+                    for (int r = 0; r < nr; r++) fill_weights(t, wb + min_align(t) + (size_t)r * ws, n, m);
+                    for (int k = 0; k < nt; k++) fill_activations(vt, xb + min_align(vt) + (size_t)k * xs, n, m);
+                    for (size_t k = 0; k < os * (size_t)nt; k++) out[k] = NAN;
+                    /* the gemm's own activation layout, from the same values */
+                    const hr_type gt = hr_gemm_act_type(isas[i], t);
+                    const size_t gs = hr_row_size(gt, n) + min_align(gt);
+                    uint8_t *gb = xb;
+                    if (gt != vt) {
+                        gb = malloc(gs * (size_t)nt + 8);
+                        float *f = malloc((size_t)n * sizeof(float)), *g = malloc((size_t)n * sizeof(float));
+                        for (int k = 0; k < nt; k++) {
+                            hr_type_traits_get(vt)->to_float(xb + min_align(vt) + (size_t)k * xs, f, n);
+                            hr_gemm_act_quantizer(isas[i], t)(f, gb + min_align(gt) + (size_t)k * gs, n);
+                            /* the converter keeps values the vec_dot format holds exactly */
+                            hr_type_traits_get(gt)->to_float(gb + min_align(gt) + (size_t)k * gs, g, n);
+                            CHECK(!memcmp(f, g, (size_t)n * sizeof(float)), "%s gemm %s: activation converter changed exact values",
+                                  isas[i]->isa_name, tr->name);
+                        }
+                        free(f);
+                        free(g);
+                    }
+                    isas[i]->gemm[t](n, nr, nt, wb + min_align(t), ws, gb + min_align(gt), gt != vt ? gs : xs, out, os);
+                    if (gb != xb) free(gb);
+                    int bad = 0;
+                    for (int k = 0; k < nt; k++) {
+                        for (int r = 0; r < nr; r++) {
+                            float want = NAN;
+                            isas[i]->vec_dot[t](n, &want, wb + min_align(t) + (size_t)r * ws, xb + min_align(vt) + (size_t)k * xs);
+                            float got = out[(size_t)k * os + r];
+                            if (memcmp(&got, &want, sizeof got) && bad++ == 0)
+                                CHECK(0, "%s gemm %s n=%lld tile %dx%d: row %d token %d: %.9g, vec_dot %.9g",
+                                      isas[i]->isa_name, tr->name, (long long)n, nr, nt, r, k, got, want);
+                        }
+                        for (size_t r = (size_t)nr; r < os; r++)
+                            if (!isnan(out[(size_t)k * os + r]) && bad++ == 0)
+                                CHECK(0, "%s gemm %s wrote outside the tile", isas[i]->isa_name, tr->name);
+                    }
+                    CHECK(bad == 0, "%s gemm %s n=%lld tile %dx%d: %d mismatches", isas[i]->isa_name, tr->name,
+                          (long long)n, nr, nt, bad);
+                    free(wb);
+                    free(xb);
+                    free(out);
+                }
+            }
+        }
+    }
+}
+
 /* Input rows for the quantizers: random at several scales, all-zero blocks,
  * denormal-sized blocks, and exact rounding ties (amax 127 makes the scale 1,
  * so x = k + 0.5 lands exactly halfway). */
@@ -318,6 +388,7 @@ int main(int argc, char **argv) {
     test_dispatch();
     test_vec_dot(&scalar, isas, nisa);
     test_quantizers(&scalar, isas, nisa);
+    test_gemm(isas, nisa);
     printf("%d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }

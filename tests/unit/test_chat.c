@@ -136,6 +136,43 @@ Test(chat, think_filter_any_split) {
     cr_assert_str_eq(o.text, "done");
 }
 
+/* Gemma 4's thought channel, cut at every pair of places, with the API trimming. */
+Test(chat, think_filter_gemma_trim_any_split) {
+    const char *in = "<|channel>thought\n  Two plus <b> two.\n\n<channel|>\n Four <|chan";
+    for (size_t cut1 = 0; cut1 <= strlen(in); cut1++)
+        for (size_t cut2 = cut1; cut2 <= strlen(in); cut2++) {
+            split o = {{0}, {0}};
+            hr_think_filter f;
+            hr_think_init(&f, "<|channel>thought", "<channel|>", false, true);
+            hr_think_feed(&f, in, cut1, collect, &o);
+            hr_think_feed(&f, in + cut1, cut2 - cut1, collect, &o);
+            hr_think_feed(&f, in + cut2, strlen(in) - cut2, collect, &o);
+            hr_think_flush(&f, collect, &o);
+            cr_assert_str_eq(o.think, "Two plus <b> two.", "cuts %zu %zu", cut1, cut2);
+            cr_assert_str_eq(o.text, "Four <|chan", "cuts %zu %zu", cut1, cut2);
+        }
+}
+
+/* Qwen 3.5: the prompt opened <think>; trim_markers keeps the thinking as is but drops the
+ * layout after </think>; a thinking cut short (no close marker) stays thinking. */
+Test(chat, think_filter_trim_markers) {
+    split o = {{0}, {0}};
+    hr_think_filter f;
+    hr_think_init(&f, "<think>", "</think>", true, false);
+    f.trim_markers = true;
+    const char *in = " plan\n</think>\n\nFour.\n";
+    hr_think_feed(&f, in, strlen(in), collect, &o);
+    hr_think_flush(&f, collect, &o);
+    cr_assert_str_eq(o.think, " plan\n");
+    cr_assert_str_eq(o.text, "Four.\n");
+    split p = {{0}, {0}};
+    hr_think_init(&f, "<think>", "</think>", true, true);
+    hr_think_feed(&f, "\n still thinking  \n", 19, collect, &p);
+    hr_think_flush(&f, collect, &p);
+    cr_assert_str_eq(p.think, "still thinking");
+    cr_assert_str_eq(p.text, "");
+}
+
 Test(chat, policy_names) {
     hr_ctx_policy p;
     cr_assert(hr_ctx_policy_from_name("drop-oldest", &p) && p == HR_CTX_DROP_OLDEST);

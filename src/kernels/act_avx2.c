@@ -1,0 +1,88 @@
+/*
+ * AVX2 element-wise and attention helpers: ggml's AVX2 vector exp (modelled
+ * in scalar form by expf_avx2_form in src/models/vexp.c, compared bit for bit
+ * in the tests), with its two-step scaling where 2^n leaves the float range.
+ * Sums are grouped as ggml's vector softmax groups them (8 lanes pairwise by
+ * halves, blocks added in double).
+ */
+#include <immintrin.h>
+
+#include "kernels/kernels_impl.h"
+
+static inline __m256 exp8(__m256 x) {
+    const __m256 r = _mm256_set1_ps(0x1.8p23f);
+    const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+    const __m256 n = _mm256_sub_ps(z, r);
+    const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
+                                      _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+    const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+    const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1.0f))));
+    const __m256 an = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), n);
+    const __m256 c = _mm256_cmp_ps(an, _mm256_set1_ps(126.0f), _CMP_GT_OQ);
+    const __m256 u = _mm256_mul_ps(b, b);
+    const __m256 j = _mm256_fmadd_ps(
+        _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+                        _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+        u, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
+    const __m256 normal = _mm256_fmadd_ps(j, k, k);
+    if (!_mm256_movemask_ps(c)) return normal;
+    const __m256i g = _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ)),
+                                       _mm256_set1_epi32((int)0x82000000u));
+    const __m256 s1 = _mm256_castsi256_ps(_mm256_add_epi32(g, _mm256_set1_epi32(0x7f000000)));
+    const __m256 s2 = _mm256_castsi256_ps(_mm256_sub_epi32(e, g));
+    const __m256 d = _mm256_cmp_ps(an, _mm256_set1_ps(192.0f), _CMP_GT_OQ);
+    const __m256 wide = _mm256_blendv_ps(_mm256_mul_ps(_mm256_fmadd_ps(s2, j, s2), s1), _mm256_mul_ps(s1, s1), d);
+    return _mm256_blendv_ps(normal, wide, c);
+}
+
+static inline float hsum8_pairwise(__m256 v) {
+    __m128 c = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    c = _mm_add_ps(c, _mm_movehl_ps(c, c));
+    c = _mm_add_ss(c, _mm_movehdup_ps(c));
+    return _mm_cvtss_f32(c);
+}
+
+static double exp_sum(float *x, int64_t n, float max) {
+    const __m256 mx = _mm256_set1_ps(max);
+    double sum = 0.0;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), mx));
+        _mm256_storeu_ps(x + i, v);
+        sum += (double)hsum8_pairwise(v);
+    }
+    if (i < n) { /* the padded block: missing lanes count as zero */
+        float buf[8] = {0};
+        for (int64_t l = 0; l < n - i; l++) buf[l] = x[i + l];
+        __m256 v = exp8(_mm256_sub_ps(_mm256_loadu_ps(buf), mx));
+        _mm256_storeu_ps(buf, v);
+        for (int64_t l = n - i; l < 8; l++) buf[l] = 0.0f;
+        for (int64_t l = 0; l < n - i; l++) x[i + l] = buf[l];
+        sum += (double)hsum8_pairwise(_mm256_loadu_ps(buf));
+    }
+    return sum;
+}
+
+static inline __m256 swiglu8(__m256 g, __m256 u) {
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), u);
+}
+
+static void swiglu(int64_t n, float *g, const float *u) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(g + i, swiglu8(_mm256_loadu_ps(g + i), _mm256_loadu_ps(u + i)));
+    if (i < n) {
+        float gb[8] = {0}, ub[8] = {0};
+        for (int64_t l = 0; l < n - i; l++) {
+            gb[l] = g[i + l];
+            ub[l] = u[i + l];
+        }
+        _mm256_storeu_ps(gb, swiglu8(_mm256_loadu_ps(gb), _mm256_loadu_ps(ub)));
+        for (int64_t l = 0; l < n - i; l++) g[i + l] = gb[l];
+    }
+}
+
+void hr_act_fill_avx2(hr_kernels *k) {
+    k->exp_sum = exp_sum;
+    k->swiglu = swiglu;
+}

@@ -1,0 +1,97 @@
+/*
+ * AVX-512 element-wise and attention helpers. exp is ggml's AVX-512 vector
+ * exp (the scalar model of it is expf_avx512_form in src/models/vexp.c,
+ * which the tests compare with this bit for bit): a degree-5 polynomial on
+ * the reduced argument, scaled by 2^n with vscalefps. Sums are grouped as
+ * ggml's vector softmax groups them: lanes pairwise by halves, blocks of 16
+ * added in double.
+ */
+#include <immintrin.h>
+
+#include "kernels/kernels_impl.h"
+
+static inline __m512 exp16(__m512 x) {
+    const __m512 r = _mm512_set1_ps(0x1.8p23f);
+    const __m512 z = _mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), r);
+    const __m512 n = _mm512_sub_ps(z, r);
+    const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f),
+                                      _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
+    const __m512 u = _mm512_mul_ps(b, b);
+    const __m512 j = _mm512_fmadd_ps(
+        _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f)), u,
+                        _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f))),
+        u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1.0f)));
+    const __m512 res = _mm512_scalef_ps(j, n);
+    const __mmask16 big = _mm512_cmp_ps_mask(_mm512_abs_ps(n), _mm512_set1_ps(192.0f), _CMP_GT_OQ);
+    if (!big) return res;
+    const __mmask16 neg = _mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_LE_OQ);
+    const __m512 alt = _mm512_mask_blend_ps(neg, _mm512_set1_ps(__builtin_inff()), _mm512_setzero_ps());
+    return _mm512_mask_blend_ps(big, res, alt);
+}
+
+static inline __mmask16 tail_mask(int64_t left) {
+    return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+}
+
+static double exp_sum(float *x, int64_t n, float max) {
+    const __m512 mx = _mm512_set1_ps(max);
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = tail_mask(n - i);
+        const __m512 v = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), mx)));
+        _mm512_mask_storeu_ps(x + i, m, v);
+        __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+        __m128 c = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+        c = _mm_add_ps(c, _mm_movehl_ps(c, c));
+        c = _mm_add_ss(c, _mm_movehdup_ps(c));
+        sum += (double)_mm_cvtss_f32(c);
+    }
+    return sum;
+}
+
+static void swiglu(int64_t n, float *g, const float *u) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = tail_mask(n - i);
+        const __m512 gv = _mm512_maskz_loadu_ps(m, g + i);
+        const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), gv));
+        const __m512 s = _mm512_div_ps(gv, _mm512_add_ps(one, e));
+        _mm512_mask_storeu_ps(g + i, m, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, u + i)));
+    }
+}
+
+/* out[q] = sum over positions of w[q][i] * v[i], each product rounded, then
+ * added in position order: up to 4 queries share each converted V row. */
+static void wsum_f16(int64_t n, int nq, int npos, const float *w, size_t w_stride, const hr_f16 *v, size_t v_stride,
+                     float *out, size_t out_stride) {
+    for (int64_t d0 = 0; d0 < n; d0 += 64) {
+        /* up to 4 registers of 16 values; the last one masked at the row's end */
+        const int kn = (int)((n - d0 + 15) / 16 < 4 ? (n - d0 + 15) / 16 : 4);
+        __mmask16 mk[4];
+        for (int k = 0; k < 4; k++) mk[k] = k < kn ? tail_mask(n - d0 - 16 * k) : 0;
+        for (int q0 = 0; q0 < nq; q0 += 4) {
+            const int qn = nq - q0 < 4 ? nq - q0 : 4;
+            __m512 acc[4][4];
+            for (int q = 0; q < 4; q++)
+                for (int k = 0; k < 4; k++) acc[q][k] = _mm512_setzero_ps();
+            for (int i = 0; i < npos; i++) {
+                const hr_f16 *vr = (const hr_f16 *)((const uint8_t *)v + (size_t)i * v_stride) + d0;
+                __m512 vv[4];
+                for (int k = 0; k < 4; k++) vv[k] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk[k], vr + 16 * k));
+                for (int q = 0; q < qn; q++) {
+                    const __m512 wq = _mm512_set1_ps(w[(size_t)(q0 + q) * w_stride + i]);
+                    for (int k = 0; k < kn; k++) acc[q][k] = _mm512_add_ps(acc[q][k], _mm512_mul_ps(wq, vv[k]));
+                }
+            }
+            for (int q = 0; q < qn; q++)
+                for (int k = 0; k < kn; k++)
+                    _mm512_mask_storeu_ps(out + (size_t)(q0 + q) * out_stride + d0 + 16 * k, mk[k], acc[q][k]);
+        }
+    }
+}
+
+void hr_act_fill_avx512(hr_kernels *k) {
+    k->exp_sum = exp_sum;
+    k->swiglu = swiglu;
+    k->wsum_f16 = wsum_f16;
+}

@@ -1,0 +1,40 @@
+/*
+ * Element-wise and attention helpers of the scalar table: libm's expf, one
+ * lane. The SIMD tables replace them with vector forms of ggml's exp (see
+ * act_avx2.c, act_avx512.c) so that results track llama.cpp's on that ISA.
+ */
+#include <math.h>
+
+#include "kernels/kernels_impl.h"
+
+static double exp_sum(float *x, int64_t n, float max) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) sum += (double)(x[i] = expf(x[i] - max));
+    return sum;
+}
+
+static void swiglu(int64_t n, float *g, const float *u) {
+    for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+void hr_wsum_f16_scalar(int64_t n, int nq, int npos, const float *w, size_t w_stride, const hr_f16 *v,
+                        size_t v_stride, float *out, size_t out_stride) {
+    for (int q = 0; q < nq; q++) {
+        float *o = out + (size_t)q * out_stride;
+        for (int64_t d = 0; d < n; d++) o[d] = 0.0f;
+        for (int i = 0; i < npos; i++) {
+            const float wi = w[(size_t)q * w_stride + i];
+            const hr_f16 *vr = (const hr_f16 *)((const uint8_t *)v + (size_t)i * v_stride);
+            for (int64_t d = 0; d < n; d++) {
+                const float p = wi * hr_f16_to_f32(vr[d]); /* rounded on its own, as the SIMD forms do */
+                o[d] = o[d] + p;
+            }
+        }
+    }
+}
+
+void hr_act_fill_scalar(hr_kernels *k) {
+    k->exp_sum = exp_sum;
+    k->swiglu = swiglu;
+    k->wsum_f16 = hr_wsum_f16_scalar;
+}

@@ -1,0 +1,262 @@
+/*
+ * Tiled products for prompt processing (AVX-512 with VNNI): one weight row
+ * against up to GEMM_T activation rows per pass, so each weight block is
+ * unpacked once for several tokens instead of once per (row, token) pair.
+ *
+ * Every kernel here reproduces, lane for lane, the float operations of the
+ * vec_dot kernel the same ISA table uses for that type: integer partial sums
+ * are exact whatever the order they are formed in, and the float steps
+ * (block scale products, fused multiply-adds, final horizontal sums) happen in
+ * the same lanes in the same order. A prompt therefore gives bit-identical
+ * logits whether it is evaluated as a batch or token by token, and the tests
+ * compare these kernels with vec_dot for equality, not within a tolerance.
+ */
+#include <immintrin.h>
+
+#include "kernels/kernels_impl.h"
+#include "kernels/x86_avx512.h"
+#include "kernels/x86_common.h"
+
+#define GEMM_T 8 /* activation rows per pass: their blocks stay in L1 */
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+static ALWAYS_INLINE __m256i load256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+
+/* The tile driver: splits nt tokens into passes of at most GEMM_T, and hands
+ * ROW(T, row, y, o) one weight row with T activation rows (T rounded up to a
+ * multiple of STEP by repeating the last token, whose output o[] is NULL). */
+#define GEMM_DRIVER(NAME, WTYPE, YTYPE, STEP, TMAX, ROW)                                                          \
+    static void NAME(int64_t n, int nr, int nt, const void *w, size_t ws, const void *xa, size_t xs,         \
+                     float *out, size_t os) {                                                               \
+        for (int t0 = 0; t0 < nt; t0 += (TMAX)) {                                                           \
+            const int tn = nt - t0 < (TMAX) ? nt - t0 : (TMAX);                                             \
+            const int te = (tn + (STEP)-1) / (STEP) * (STEP);                                               \
+            const YTYPE *y[GEMM_T];                                                                         \
+            for (int t = 0; t < te; t++)                                                                    \
+                y[t] = (const YTYPE *)((const uint8_t *)xa + (size_t)(t0 + (t < tn ? t : tn - 1)) * xs);    \
+            for (int r = 0; r < nr; r++) {                                                                  \
+                const WTYPE *row = (const WTYPE *)((const uint8_t *)w + (size_t)r * ws);                    \
+                float *o[GEMM_T];                                                                           \
+                for (int t = 0; t < te; t++) o[t] = t < tn ? out + (size_t)(t0 + t) * os + r : NULL;        \
+                switch (te) {                                                                               \
+                case 1: ROW(1, n, row, y, o); break;                                                        \
+                case 2: ROW(2, n, row, y, o); break;                                                        \
+                case 3: ROW(3, n, row, y, o); break;                                                        \
+                case 4: ROW(4, n, row, y, o); break;                                                        \
+                case 5: ROW(5, n, row, y, o); break;                                                        \
+                case 6: ROW(6, n, row, y, o); break;                                                        \
+                case 7: if ((TMAX) >= 7) ROW(7, n, row, y, o); break;                                       \
+                case 8: if ((TMAX) >= 8) ROW(8, n, row, y, o); break;                                       \
+                default: break;                                                                             \
+                }                                                                                           \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+
+/* ---- q4_K x q8_K: mirrors vec_dot_q4_K of vec_avx2.c ----
+ * A 64-element chunk j of a block is one register: the 32 low nibbles
+ * (sub-block 2j) in the lower half and the 32 high nibbles (2j+1) in the
+ * upper half, which matches 64 consecutive q8_K activations. The AVX2
+ * kernel's 8 i32 lanes are the sums of the two halves' lanes. Two tokens
+ * share each float register: their 8 lanes each sit side by side. */
+static ALWAYS_INLINE void q4k_row(const int T, int64_t n, const hr_block_q4_K *x, const hr_block_q8_K *const *y,
+                                  float *const *o) {
+    const __m512i m4 = _mm512_set1_epi8(0xF);
+    const __m128i dup = _mm_set_epi8(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    __m512i idx[4];
+    for (int j = 0; j < 4; j++)
+        idx[j] = _mm512_mask_set1_epi16(_mm512_set1_epi16((short)(2 * j)), 0xFFFF0000u, (short)(2 * j + 1));
+    __m512 acc[GEMM_T / 2], accm[GEMM_T / 2];
+    for (int p = 0; p < T / 2; p++) acc[p] = accm[p] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < n / HR_QK_K; b++) {
+        const hr_block_q4_K *xb = x + b;
+        uint32_t sm[4];
+        hr_k4_scales_words(xb->scales, sm);
+        const __m512i s16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sm[1], (int)sm[0])));
+        const __m512i m16 = _mm512_broadcast_i64x4(
+            _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_set_epi32(0, 0, (int)sm[3], (int)sm[2]), dup)));
+        __m512i sc[4], wq[4];
+        HR_UNROLL
+        for (int j = 0; j < 4; j++) {
+            sc[j] = _mm512_permutexvar_epi16(idx[j], s16);
+            __m512i bits = _mm512_broadcast_i64x4(load256(xb->qs + 32 * j));
+            wq[j] = _mm512_and_si512(_mm512_mask_srli_epi16(bits, 0xFFFF0000u, bits, 4), m4);
+        }
+        const float d = hr512_f16(xb->d), dmin = hr512_f16(xb->dmin);
+        HR_UNROLL
+        for (int p = 0; p < T / 2; p++) {
+            const hr_block_q8_K *y0 = y[2 * p] + b, *y1 = y[2 * p + 1] + b;
+            const __m512 dy = _mm512_insertf32x8(_mm512_set1_ps(y0->d), _mm256_set1_ps(y1->d), 1);
+            const __m512i bs = _mm512_inserti64x4(_mm512_castsi256_si512(load256(y0->bsums)), load256(y1->bsums), 1);
+            accm[p] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(-dmin), dy),
+                                      _mm512_cvtepi32_ps(_mm512_madd_epi16(bs, m16)), accm[p]);
+            __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+            HR_UNROLL
+            for (int j = 0; j < 4; j++) {
+                s0 = _mm512_dpwssd_epi32(s0, _mm512_maddubs_epi16(wq[j], _mm512_loadu_si512(y0->qs + 64 * j)), sc[j]);
+                s1 = _mm512_dpwssd_epi32(s1, _mm512_maddubs_epi16(wq[j], _mm512_loadu_si512(y1->qs + 64 * j)), sc[j]);
+            }
+            const __m512i sum = _mm512_add_epi32(_mm512_shuffle_i64x2(s0, s1, 0x44), _mm512_shuffle_i64x2(s0, s1, 0xEE));
+            acc[p] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(d), dy), _mm512_cvtepi32_ps(sum), acc[p]);
+        }
+    }
+    for (int p = 0; p < T / 2; p++) {
+        const __m512 a = _mm512_add_ps(acc[p], accm[p]);
+        if (o[2 * p]) *o[2 * p] = hr512_hsum256(_mm512_castps512_ps256(a));
+        if (o[2 * p + 1]) *o[2 * p + 1] = hr512_hsum256(_mm512_extractf32x8_ps(a, 1));
+    }
+}
+#define Q4K_ROW(T, n, row, y, o) q4k_row(T, n, row, y, o)
+GEMM_DRIVER(gemm_q4_K, hr_block_q4_K, hr_block_q8_K, 2, GEMM_T, Q4K_ROW)
+
+/* ---- q6_K x q8_K: mirrors vec_dot_q6_K of vec_avx512.c ---- */
+static ALWAYS_INLINE void q6k_row(const int T, int64_t n, const hr_block_q6_K *x, const hr_block_q8_K *const *y,
+                                  float *const *o) {
+    const __m512i m4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30);
+    const __m512i shl_a = _mm512_setr_epi64(0x0004000400040004, 0x0004000400040004, 0x0004000400040004,
+                                            0x0004000400040004, 0x0002000200020002, 0x0002000200020002,
+                                            0x0002000200020002, 0x0002000200020002);
+    const __m512i shr_b = _mm512_setr_epi64(0, 0, 0, 0, 0x0002000200020002, 0x0002000200020002, 0x0002000200020002,
+                                            0x0002000200020002);
+    __m512 acc[GEMM_T];
+    for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < n / HR_QK_K; b++) {
+        const hr_block_q6_K *xb = x + b;
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)xb->scales));
+        const __m512i scz = _mm512_castsi256_si512(sc16);
+        __m512i wa[2], wb[2], qa[2], qb[2];
+        HR_UNROLL
+        for (int h = 0; h < 2; h++) {
+            __m512i ql = _mm512_loadu_si512(xb->ql + 64 * h);
+            __m512i qh = _mm512_broadcast_i64x4(load256(xb->qh + 32 * h));
+            wa[h] = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_and_si512(_mm512_sllv_epi16(qh, shl_a), m30));
+            wb[h] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                    _mm512_and_si512(_mm512_srlv_epi16(qh, shr_b), m30));
+            qa[h] = hr512_scale_quad(scz, 8 * h);
+            qb[h] = hr512_scale_quad(scz, 8 * h + 4);
+        }
+        const float dx = hr512_f16(xb->d);
+        HR_UNROLL
+        for (int t = 0; t < T; t++) {
+            const hr_block_q8_K *yb = y[t] + b;
+            const __m256i offset = _mm256_madd_epi16(sc16, load256(yb->bsums));
+            __m512i sumi = _mm512_setzero_si512();
+            HR_UNROLL
+            for (int h = 0; h < 2; h++) {
+                sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(wa[h], _mm512_loadu_si512(yb->qs + 128 * h)), qa[h]);
+                sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(wb[h], _mm512_loadu_si512(yb->qs + 128 * h + 64)),
+                                           qb[h]);
+            }
+            sumi = _mm512_sub_epi32(sumi, _mm512_zextsi256_si512(_mm256_slli_epi32(offset, 5)));
+            acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(dx * yb->d), _mm512_cvtepi32_ps(sumi), acc[t]);
+        }
+    }
+    for (int t = 0; t < T; t++)
+        if (o[t]) *o[t] = _mm512_reduce_add_ps(acc[t]);
+}
+#define Q6K_ROW(T, n, row, y, o) q6k_row(T, n, row, y, o)
+GEMM_DRIVER(gemm_q6_K, hr_block_q6_K, hr_block_q8_K, 1, GEMM_T, Q6K_ROW)
+
+/* ---- q8_0 x q8_0: mirrors vec_dot_q8_0 of vec_vnni_avx512.c (HRX_DOT32_LOOP) ---- */
+static ALWAYS_INLINE __m256i q8_dot(__m256i xabs, __m256i x, const int8_t *yq) {
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), xabs, _mm256_sign_epi8(load256(yq), x));
+}
+
+static ALWAYS_INLINE void q80_row(const int T, int64_t n, const hr_block_q8_0 *x, const hr_block_q8_0 *const *y,
+                                  float *const *o) {
+    const int64_t nb = n / HR_QK8_0;
+    __m128 acc[GEMM_T];
+    float tail[GEMM_T];
+    for (int t = 0; t < T; t++) {
+        acc[t] = _mm_setzero_ps();
+        tail[t] = 0.0f;
+    }
+    int64_t b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        __m256i xv[4], xa[4];
+        HR_UNROLL
+        for (int k = 0; k < 4; k++) {
+            xv[k] = load256(x[b + k].qs);
+            xa[k] = _mm256_sign_epi8(xv[k], xv[k]);
+        }
+        const __m128 xd = hrx_f16x4(x[b].d, x[b + 1].d, x[b + 2].d, x[b + 3].d);
+        HR_UNROLL
+        for (int t = 0; t < T; t++) {
+            const hr_block_q8_0 *yb = y[t] + b;
+            __m128i is = hrx_hsum4_epi32(q8_dot(xa[0], xv[0], yb[0].qs), q8_dot(xa[1], xv[1], yb[1].qs),
+                                         q8_dot(xa[2], xv[2], yb[2].qs), q8_dot(xa[3], xv[3], yb[3].qs));
+            __m128 d = _mm_mul_ps(xd, hrx_f16x4(yb[0].d, yb[1].d, yb[2].d, yb[3].d));
+            acc[t] = _mm_fmadd_ps(d, _mm_cvtepi32_ps(is), acc[t]);
+        }
+    }
+    for (; b < nb; b++) {
+        const __m256i xv = load256(x[b].qs), xa = _mm256_sign_epi8(xv, xv);
+        for (int t = 0; t < T; t++)
+            tail[t] += _cvtsh_ss(x[b].d) * _cvtsh_ss(y[t][b].d) * (float)hrx_hsum_epi32(q8_dot(xa, xv, y[t][b].qs));
+    }
+    for (int t = 0; t < T; t++)
+        if (o[t]) *o[t] = hrx_hsum_ps128(acc[t]) + tail[t];
+}
+#define Q80_ROW(T, n, row, y, o) q80_row(T, n, row, y, o)
+GEMM_DRIVER(gemm_q8_0, hr_block_q8_0, hr_block_q8_0, 1, GEMM_T, Q80_ROW)
+
+/* ---- f16 x f16: mirrors vec_dot_f16 of vec_avx512.c ----
+ * One accumulator per (row, token) in element order, as vec_dot_f16 has,
+ * which leaves registers for a 4-row x 6-token tile: each widened weight
+ * vector serves 6 tokens and each activation vector 4 rows. Activations come
+ * as F32 rows of F16-rounded values (f16_widened below). Partial tiles repeat
+ * their last row or token and drop those results. */
+#define F16_MR 4
+#define F16_NT 6
+
+static void gemm_f16(int64_t n, int nr, int nt, const void *w, size_t ws, const void *xa, size_t xs, float *out,
+                     size_t os) {
+    for (int t0 = 0; t0 < nt; t0 += F16_NT) {
+        const int tn = nt - t0 < F16_NT ? nt - t0 : F16_NT;
+        const float *y[F16_NT];
+        for (int t = 0; t < F16_NT; t++)
+            y[t] = (const float *)((const uint8_t *)xa + (size_t)(t0 + (t < tn ? t : tn - 1)) * xs);
+        for (int r0 = 0; r0 < nr; r0 += F16_MR) {
+            const int rn = nr - r0 < F16_MR ? nr - r0 : F16_MR;
+            const hr_f16 *x[F16_MR];
+            for (int r = 0; r < F16_MR; r++)
+                x[r] = (const hr_f16 *)((const uint8_t *)w + (size_t)(r0 + (r < rn ? r : rn - 1)) * ws);
+            __m512 a[F16_MR][F16_NT];
+            for (int r = 0; r < F16_MR; r++)
+                for (int t = 0; t < F16_NT; t++) a[r][t] = _mm512_setzero_ps();
+            for (int64_t i = 0; i < n; i += 16) {
+                const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+                __m512 xv[F16_MR];
+                HR_UNROLL
+                for (int r = 0; r < F16_MR; r++) xv[r] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x[r] + i));
+                HR_UNROLL
+                for (int t = 0; t < F16_NT; t++) {
+                    const __m512 yv = _mm512_maskz_loadu_ps(m, y[t] + i);
+                    HR_UNROLL
+                    for (int r = 0; r < F16_MR; r++) a[r][t] = _mm512_fmadd_ps(xv[r], yv, a[r][t]);
+                }
+            }
+            for (int t = 0; t < tn; t++)
+                for (int r = 0; r < rn; r++) out[(size_t)(t0 + t) * os + r0 + r] = _mm512_reduce_add_ps(a[r][t]);
+        }
+    }
+}
+
+/* x rounded to F16 (as quantize_row[F16] rounds it) and widened back. */
+static void f16_widened(const float *x, void *vy, int64_t n) {
+    float *y = vy;
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i), _MM_FROUND_TO_NEAREST_INT);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_cvtph_ps(h));
+    }
+}
+
+void hr_gemm_fill_avx512vnni(hr_kernels *k) {
+    k->gemm[HR_TYPE_Q4_K] = gemm_q4_K;
+    k->gemm[HR_TYPE_Q6_K] = gemm_q6_K;
+    k->gemm[HR_TYPE_Q8_0] = gemm_q8_0;
+    k->gemm[HR_TYPE_F16] = gemm_f16;
+    k->gemm_quantize[HR_TYPE_F16] = f16_widened;
+    k->gemm_act_type[HR_TYPE_F16] = HR_TYPE_F32;
+}

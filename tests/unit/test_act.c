@@ -1,0 +1,130 @@
+/* The vector element-wise kernels (exp-and-sum of softmax, SwiGLU, the F16
+ * weighted sum of attention) against one-lane models of the same arithmetic:
+ * src/models/vexp.c's scalar forms of ggml's AVX2 / AVX-512 exp, the lane
+ * grouping of ggml's softmax sum, and hr_wsum_f16_scalar. They must agree bit
+ * for bit, including the far tails where exp over- or underflows. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "kernels/kernels_impl.h"
+#include "models/vexp.h"
+#include "tensor/types.h"
+
+static uint64_t rng = 0x243f6a8885a308d3ull;
+static float urand(float lo, float hi) {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return lo + (hi - lo) * (float)((rng >> 40) * (1.0 / 16777216.0));
+}
+
+static int simd_tables(hr_kernels *out) {
+    static const hr_isa isas[] = {HR_ISA_AVX2, HR_ISA_AVX512, HR_ISA_AVX512VNNI};
+    int n = 0;
+    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++)
+        if (hr_isa_available(isas[i]) && hr_kernels_for_isa(isas[i], &out[n], NULL) == HEARTH_OK) n++;
+    return n;
+}
+
+/* The softmax loop of the engine before it had vector kernels. */
+static double model_exp_sum(hr_isa isa, float *x, int n, float mx) {
+    const hr_expf_fn ex = hr_expf_for_isa(isa);
+    const int lanes = hr_expf_lanes(isa);
+    double sum = 0.0;
+    for (int i0 = 0; i0 < n; i0 += lanes) {
+        float v[16];
+        for (int l = 0; l < lanes; l++) {
+            const int i = i0 + l;
+            v[l] = i < n ? ex(x[i] - mx) : 0.0f;
+            if (i < n) x[i] = v[l];
+        }
+        for (int w = lanes / 2; w >= 1; w /= 2)
+            for (int l = 0; l < w; l++) v[l] += v[l + w];
+        sum += (double)v[0];
+    }
+    return sum;
+}
+
+static void fill(float *x, int n, int kind) {
+    for (int i = 0; i < n; i++) {
+        switch (kind) {
+        case 0: x[i] = urand(-12.0f, 12.0f); break;
+        case 1: x[i] = urand(-300.0f, 300.0f); break; /* exp over- and underflow, both scaling paths */
+        default: x[i] = (float)(i % 7) * 31.0f - 90.0f; break;
+        }
+    }
+}
+
+Test(act, exp_sum_matches_lane_model) {
+    hr_kernels k[3];
+    int nk = simd_tables(k);
+    if (!nk) cr_skip_test("no x86 SIMD on this CPU");
+    static const int lens[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 100, 513};
+    for (int ki = 0; ki < nk; ki++)
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+            for (int kind = 0; kind < 3; kind++) {
+                const int n = lens[li];
+                float a[513], b[513];
+                fill(a, n, kind);
+                memcpy(b, a, sizeof a);
+                const float mx = kind == 1 ? -150.0f : 3.0f; /* arguments up to +450: the overflow path */
+                double s0 = model_exp_sum(k[ki].isa, a, n, mx), s1 = k[ki].exp_sum(b, n, mx);
+                cr_assert(!memcmp(a, b, (size_t)n * sizeof(float)), "%s exp_sum n=%d kind %d: values differ",
+                          k[ki].isa_name, n, kind);
+                cr_assert(s0 == s1 || (isnan(s0) && isnan(s1)), "%s exp_sum n=%d kind %d: sum %.17g vs %.17g",
+                          k[ki].isa_name, n, kind, s1, s0);
+            }
+}
+
+Test(act, swiglu_matches_lane_model) {
+    hr_kernels k[3];
+    int nk = simd_tables(k);
+    if (!nk) cr_skip_test("no x86 SIMD on this CPU");
+    static const int lens[] = {1, 5, 8, 16, 23, 64, 1000};
+    for (int ki = 0; ki < nk; ki++) {
+        const hr_expf_fn ex = hr_expf_for_isa(k[ki].isa);
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+            for (int kind = 0; kind < 3; kind++) {
+                const int n = lens[li];
+                float g[1000], u[1000], want[1000];
+                fill(g, n, kind);
+                fill(u, n, 0);
+                for (int i = 0; i < n; i++) want[i] = g[i] / (1.0f + ex(-g[i])) * u[i];
+                k[ki].swiglu(n, g, u);
+                for (int i = 0; i < n; i++)
+                    cr_assert(!memcmp(&g[i], &want[i], sizeof(float)), "%s swiglu n=%d kind %d at %d: %.9g vs %.9g",
+                              k[ki].isa_name, n, kind, i, g[i], want[i]);
+            }
+    }
+}
+
+Test(act, wsum_f16_matches_scalar) {
+    hr_kernels k[3];
+    int nk = simd_tables(k);
+    if (!nk) cr_skip_test("no x86 SIMD on this CPU");
+    enum { NPOS = 37, NQ = 7, HD = 192, VS = HD + 8 };
+    static hr_f16 v[NPOS * VS];
+    static float w[NQ * NPOS], o0[NQ * HD], o1[NQ * HD];
+    for (int i = 0; i < NPOS * VS; i++) v[i] = hr_f32_to_f16(urand(-4.0f, 4.0f));
+    for (int i = 0; i < NQ * NPOS; i++) w[i] = hr_f16_to_f32(hr_f32_to_f16(urand(0.0f, 0.3f)));
+    static const int hds[] = {64, 128, 192, 96, 16, 40, 7};
+    for (int ki = 0; ki < nk; ki++) {
+        if (!k[ki].wsum_f16) continue;
+        for (size_t hi = 0; hi < sizeof hds / sizeof hds[0]; hi++)
+            for (int nq = 1; nq <= NQ; nq += 3) {
+                memset(o0, 0xff, sizeof o0);
+                memset(o1, 0xff, sizeof o1);
+                hr_wsum_f16_scalar(hds[hi], nq, NPOS, w, NPOS, v, VS * sizeof(hr_f16), o0, HD);
+                k[ki].wsum_f16(hds[hi], nq, NPOS, w, NPOS, v, VS * sizeof(hr_f16), o1, HD);
+                cr_assert(!memcmp(o0, o1, sizeof o0), "%s wsum_f16 hd=%d nq=%d differs", k[ki].isa_name, hds[hi], nq);
+            }
+    }
+    /* and the scalar form is the plain sum it claims to be */
+    hr_wsum_f16_scalar(64, 1, NPOS, w, NPOS, v, VS * sizeof(hr_f16), o0, HD);
+    for (int d = 0; d < 64; d++) {
+        double ref = 0;
+        for (int i = 0; i < NPOS; i++) ref += (double)w[i] * hr_f16_to_f32(v[i * VS + d]);
+        cr_assert(fabs(ref - o0[d]) < 1e-4, "wsum_f16 d=%d: %.9g vs %.9g", d, o0[d], ref);
+    }
+}
