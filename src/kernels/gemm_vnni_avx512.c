@@ -162,8 +162,10 @@ static ALWAYS_INLINE __m256i q8_dot(__m256i xabs, __m256i x, const int8_t *yq) {
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), xabs, _mm256_sign_epi8(load256(yq), x));
 }
 
+/* yd[t]: token t's block scales as floats (converted once per pass, not once
+ * per row), or NULL to convert them in place. */
 static ALWAYS_INLINE void q80_row(const int T, int64_t n, const hr_block_q8_0 *x, const hr_block_q8_0 *const *y,
-                                  float *const *o) {
+                                  const float *const *yd, float *const *o) {
     const int64_t nb = n / HR_QK8_0;
     __m128 acc[GEMM_T];
     float tail[GEMM_T];
@@ -185,8 +187,8 @@ static ALWAYS_INLINE void q80_row(const int T, int64_t n, const hr_block_q8_0 *x
             const hr_block_q8_0 *yb = y[t] + b;
             __m128i is = hrx_hsum4_epi32(q8_dot(xa[0], xv[0], yb[0].qs), q8_dot(xa[1], xv[1], yb[1].qs),
                                          q8_dot(xa[2], xv[2], yb[2].qs), q8_dot(xa[3], xv[3], yb[3].qs));
-            __m128 d = _mm_mul_ps(xd, hrx_f16x4(yb[0].d, yb[1].d, yb[2].d, yb[3].d));
-            acc[t] = _mm_fmadd_ps(d, _mm_cvtepi32_ps(is), acc[t]);
+            const __m128 ydv = yd ? _mm_loadu_ps(yd[t] + b) : hrx_f16x4(yb[0].d, yb[1].d, yb[2].d, yb[3].d);
+            acc[t] = _mm_fmadd_ps(_mm_mul_ps(xd, ydv), _mm_cvtepi32_ps(is), acc[t]);
         }
     }
     for (; b < nb; b++) {
@@ -197,8 +199,40 @@ static ALWAYS_INLINE void q80_row(const int T, int64_t n, const hr_block_q8_0 *x
     for (int t = 0; t < T; t++)
         if (o[t]) *o[t] = hrx_hsum_ps128(acc[t]) + tail[t];
 }
-#define Q80_ROW(T, n, row, y, o) q80_row(T, n, row, y, o)
-GEMM_DRIVER(gemm_q8_0, hr_block_q8_0, hr_block_q8_0, 1, GEMM_T, Q80_ROW)
+
+#define Q80_YD_MAX 512 /* blocks per row whose scales the driver converts up front (rows of 16384) */
+
+static void gemm_q8_0(int64_t n, int nr, int nt, const void *w, size_t ws, const void *xa, size_t xs, float *out,
+                      size_t os) {
+    const int64_t nb = n / HR_QK8_0;
+    float ydbuf[GEMM_T][Q80_YD_MAX];
+    for (int t0 = 0; t0 < nt; t0 += GEMM_T) {
+        const int tn = nt - t0 < GEMM_T ? nt - t0 : GEMM_T;
+        const hr_block_q8_0 *y[GEMM_T];
+        const float *yd[GEMM_T];
+        for (int t = 0; t < tn; t++) {
+            y[t] = (const hr_block_q8_0 *)((const uint8_t *)xa + (size_t)(t0 + t) * xs);
+            yd[t] = ydbuf[t];
+            for (int64_t b = 0; b < nb && nb <= Q80_YD_MAX; b++) ydbuf[t][b] = _cvtsh_ss(y[t][b].d);
+        }
+        const float *const *ydp = nb <= Q80_YD_MAX ? yd : NULL;
+        for (int r = 0; r < nr; r++) {
+            const hr_block_q8_0 *row = (const hr_block_q8_0 *)((const uint8_t *)w + (size_t)r * ws);
+            float *o[GEMM_T];
+            for (int t = 0; t < tn; t++) o[t] = out + (size_t)(t0 + t) * os + r;
+            switch (tn) {
+            case 1: q80_row(1, n, row, y, ydp, o); break;
+            case 2: q80_row(2, n, row, y, ydp, o); break;
+            case 3: q80_row(3, n, row, y, ydp, o); break;
+            case 4: q80_row(4, n, row, y, ydp, o); break;
+            case 5: q80_row(5, n, row, y, ydp, o); break;
+            case 6: q80_row(6, n, row, y, ydp, o); break;
+            case 7: q80_row(7, n, row, y, ydp, o); break;
+            default: q80_row(8, n, row, y, ydp, o); break;
+            }
+        }
+    }
+}
 
 /* ---- f16 x f16: mirrors vec_dot_f16 of vec_avx512.c ----
  * One accumulator per (row, token) in element order, as vec_dot_f16 has,
@@ -206,38 +240,49 @@ GEMM_DRIVER(gemm_q8_0, hr_block_q8_0, hr_block_q8_0, 1, GEMM_T, Q80_ROW)
  * vector serves 6 tokens and each activation vector 4 rows. Activations come
  * as F32 rows of F16-rounded values (f16_widened below). Partial tiles repeat
  * their last row or token and drop those results. */
-#define F16_MR 4
 #define F16_NT 6
+
+/* An R-row x T-token tile over the whole row length. */
+static ALWAYS_INLINE void f16_tile(const int R, const int T, int64_t n, const hr_f16 *const *x, const float *const *y,
+                                   float *out, size_t os, int rn, int tn) {
+    __m512 a[8][F16_NT];
+    for (int r = 0; r < R; r++)
+        for (int t = 0; t < T; t++) a[r][t] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __m512 xv[8];
+        HR_UNROLL
+        for (int r = 0; r < R; r++) xv[r] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x[r] + i));
+        HR_UNROLL
+        for (int t = 0; t < T; t++) {
+            const __m512 yv = _mm512_maskz_loadu_ps(m, y[t] + i);
+            HR_UNROLL
+            for (int r = 0; r < R; r++) a[r][t] = _mm512_fmadd_ps(xv[r], yv, a[r][t]);
+        }
+    }
+    for (int t = 0; t < tn; t++)
+        for (int r = 0; r < rn; r++) out[(size_t)t * os + r] = _mm512_reduce_add_ps(a[r][t]);
+}
 
 static void gemm_f16(int64_t n, int nr, int nt, const void *w, size_t ws, const void *xa, size_t xs, float *out,
                      size_t os) {
+    /* one token (generation): 8 rows give 8 independent FMA chains */
+    const int mr = nt == 1 ? 8 : 4;
     for (int t0 = 0; t0 < nt; t0 += F16_NT) {
         const int tn = nt - t0 < F16_NT ? nt - t0 : F16_NT;
+        const int te = tn <= 2 ? tn : F16_NT; /* 1, 2 or a full 6 with repeats */
         const float *y[F16_NT];
-        for (int t = 0; t < F16_NT; t++)
+        for (int t = 0; t < te; t++)
             y[t] = (const float *)((const uint8_t *)xa + (size_t)(t0 + (t < tn ? t : tn - 1)) * xs);
-        for (int r0 = 0; r0 < nr; r0 += F16_MR) {
-            const int rn = nr - r0 < F16_MR ? nr - r0 : F16_MR;
-            const hr_f16 *x[F16_MR];
-            for (int r = 0; r < F16_MR; r++)
+        for (int r0 = 0; r0 < nr; r0 += mr) {
+            const int rn = nr - r0 < mr ? nr - r0 : mr;
+            const hr_f16 *x[8];
+            for (int r = 0; r < mr; r++)
                 x[r] = (const hr_f16 *)((const uint8_t *)w + (size_t)(r0 + (r < rn ? r : rn - 1)) * ws);
-            __m512 a[F16_MR][F16_NT];
-            for (int r = 0; r < F16_MR; r++)
-                for (int t = 0; t < F16_NT; t++) a[r][t] = _mm512_setzero_ps();
-            for (int64_t i = 0; i < n; i += 16) {
-                const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
-                __m512 xv[F16_MR];
-                HR_UNROLL
-                for (int r = 0; r < F16_MR; r++) xv[r] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x[r] + i));
-                HR_UNROLL
-                for (int t = 0; t < F16_NT; t++) {
-                    const __m512 yv = _mm512_maskz_loadu_ps(m, y[t] + i);
-                    HR_UNROLL
-                    for (int r = 0; r < F16_MR; r++) a[r][t] = _mm512_fmadd_ps(xv[r], yv, a[r][t]);
-                }
-            }
-            for (int t = 0; t < tn; t++)
-                for (int r = 0; r < rn; r++) out[(size_t)(t0 + t) * os + r0 + r] = _mm512_reduce_add_ps(a[r][t]);
+            float *o = out + (size_t)t0 * os + r0;
+            if (te == 1) f16_tile(8, 1, n, x, y, o, os, rn, tn);
+            else if (te == 2) f16_tile(4, 2, n, x, y, o, os, rn, tn);
+            else f16_tile(4, F16_NT, n, x, y, o, os, rn, tn);
         }
     }
 }
@@ -259,4 +304,5 @@ void hr_gemm_fill_avx512vnni(hr_kernels *k) {
     k->gemm[HR_TYPE_F16] = gemm_f16;
     k->gemm_quantize[HR_TYPE_F16] = f16_widened;
     k->gemm_act_type[HR_TYPE_F16] = HR_TYPE_F32;
+    k->gemm_one_token[HR_TYPE_F16] = true; /* vec_dot_f16's single FMA chain is latency-bound */
 }

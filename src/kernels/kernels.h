@@ -64,6 +64,7 @@ typedef struct hr_kernels {
      * token instead of once per (row, token). */
     hr_quantize_row_fn gemm_quantize[HR_TYPE_COUNT];
     hr_type gemm_act_type[HR_TYPE_COUNT];
+    bool gemm_one_token[HR_TYPE_COUNT]; /* the gemm is also the faster matrix-vector product */
     hr_exp_sum_fn exp_sum;
     hr_swiglu_fn swiglu;
     hr_wsum_f16_fn wsum_f16;

@@ -28,7 +28,6 @@ static void vec_dot_f32(int64_t n, float *s, const void *vx, const void *vy) {
     *s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
-static inline __m512 load_f16(const hr_f16 *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
 
 /* One accumulator, in element order: the form the tiled F16 kernel
  * (gemm_vnni_avx512.c) reproduces for every (row, token) of a 4 x 6 tile.

@@ -98,9 +98,9 @@ void hr_matmul(const hearth_model *m, hr_mm_scratch *sc, int nw, const hr_weight
         j.w[i] = w[i];
         j.out[i] = out[i];
         const hr_type wt = w[i]->type;
-        const bool tiled = m->kernels.gemm[wt] && n_tok > 1;
+        const bool tiled = m->kernels.gemm[wt] && (n_tok > 1 || m->kernels.gemm_one_token[wt]);
         j.tiled[i] = tiled;
-        j.chunk_rows[i] = tiled ? GEMM_ROWS_PER_CHUNK : ROWS_PER_CHUNK;
+        j.chunk_rows[i] = tiled && n_tok > 1 ? GEMM_ROWS_PER_CHUNK : ROWS_PER_CHUNK;
         j.chunks[i] = (long)((w[i]->n_out + j.chunk_rows[i] - 1) / j.chunk_rows[i]);
         j.total += j.chunks[i];
         const hr_type at = tiled ? hr_gemm_act_type(&m->kernels, wt) : hr_type_traits_get(wt)->vec_dot_type;

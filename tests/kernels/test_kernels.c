@@ -219,6 +219,24 @@ static void test_vec_dot(const hr_kernels *scalar, const hr_kernels *const *isas
  * bits vec_dot of the same table gives for that pair (see kernels.h): tiles
  * of 1..19 rows and 1..19 tokens (across the kernels' token passes and their
  * odd-count padding), with row strides that are not multiples of a vector. */
+static void test_gemm_q8_0_long(const hr_kernels *k) {
+    const int64_t n = 600 * HR_QK8_0;
+    const size_t rs = hr_row_size(HR_TYPE_Q8_0, n);
+    uint8_t *w = malloc(2 * rs), *x = malloc(3 * rs);
+    float out[6], want;
+    for (int r = 0; r < 2; r++) fill_weights(HR_TYPE_Q8_0, w + (size_t)r * rs, n, MODE_RANDOM);
+    for (int t = 0; t < 3; t++) fill_activations(HR_TYPE_Q8_0, x + (size_t)t * rs, n, MODE_RANDOM);
+    k->gemm[HR_TYPE_Q8_0](n, 2, 3, w, rs, x, rs, out, 2);
+    for (int t = 0; t < 3; t++)
+        for (int r = 0; r < 2; r++) {
+            k->vec_dot[HR_TYPE_Q8_0](n, &want, w + (size_t)r * rs, x + (size_t)t * rs);
+            CHECK(!memcmp(&want, &out[t * 2 + r], sizeof want), "%s gemm q8_0 n=%lld: row %d token %d: %.9g vs %.9g",
+                  k->isa_name, (long long)n, r, t, out[t * 2 + r], want);
+        }
+    free(w);
+    free(x);
+}
+
 static void test_gemm(const hr_kernels *const *isas, int nisa) {
     static const int shapes[][2] = {{1, 1}, {1, 2}, {2, 1}, {3, 3}, {1, 7}, {4, 8}, {5, 9}, {2, 16}, {19, 19}, {3, 13}};
     for (int i = 0; i < nisa; i++) {
@@ -227,7 +245,13 @@ static void test_gemm(const hr_kernels *const *isas, int nisa) {
             if (!isas[i]->gemm[t]) continue;
             const hr_type_traits *tr = hr_type_traits_get(t);
             hr_type vt = tr->vec_dot_type;
-            for (size_t li = 0; li < sizeof block_counts / sizeof block_counts[0]; li++) {
+            /* plus one row longer than the q8_0 kernel's up-front scale buffer */
+            const size_t nlen = sizeof block_counts / sizeof block_counts[0] + (t == HR_TYPE_Q8_0);
+            for (size_t li = 0; li < nlen; li++) {
+                if (li == sizeof block_counts / sizeof block_counts[0]) {
+                    test_gemm_q8_0_long(isas[i]);
+                    continue;
+                }
                 int64_t n = tr->block_size == 1 ? 16 * block_counts[li] + (int64_t)(li % 3) * 5 : block_counts[li] * (int64_t)tr->block_size;
                 if (tr->block_size == 1 && li % 2) n += 64; /* both the 64-wide loop and the masked tail */
                 for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
