@@ -238,7 +238,7 @@ static void test_gemm_q8_0_long(const hr_kernels *k) {
 }
 
 static void test_gemm(const hr_kernels *const *isas, int nisa) {
-    static const int shapes[][2] = {{1, 1}, {1, 2}, {2, 1}, {3, 3}, {1, 7}, {4, 8}, {5, 9}, {2, 16}, {19, 19}, {3, 13}};
+    static const int shapes[][2] = {{1, 1}, {1, 2}, {2, 1}, {3, 3}, {1, 7}, {4, 8}, {5, 9}, {2, 16}, {19, 19}, {3, 13}, {37, 14}};
     for (int i = 0; i < nisa; i++) {
         for (size_t ti = 0; ti < NTYPES; ti++) {
             hr_type t = weight_types[ti];
