@@ -39,8 +39,14 @@ static double exp_sum(float *x, int64_t n, float max) {
     double sum = 0.0;
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 m = tail_mask(n - i);
-        const __m512 v = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), mx)));
-        _mm512_mask_storeu_ps(x + i, m, v);
+        __m512 v;
+        if (m == 0xFFFF) { /* masked loads and stores only where needed: they cost more */
+            v = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), mx));
+            _mm512_storeu_ps(x + i, v);
+        } else {
+            v = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), mx)));
+            _mm512_mask_storeu_ps(x + i, m, v);
+        }
         __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
         __m128 c = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
         c = _mm_add_ps(c, _mm_movehl_ps(c, c));
@@ -52,11 +58,16 @@ static double exp_sum(float *x, int64_t n, float max) {
 
 static void swiglu(int64_t n, float *g, const float *u) {
     const __m512 one = _mm512_set1_ps(1.0f);
-    for (int64_t i = 0; i < n; i += 16) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 gv = _mm512_loadu_ps(g + i);
+        const __m512 s = _mm512_div_ps(gv, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), gv))));
+        _mm512_storeu_ps(g + i, _mm512_mul_ps(s, _mm512_loadu_ps(u + i)));
+    }
+    if (i < n) {
         const __mmask16 m = tail_mask(n - i);
         const __m512 gv = _mm512_maskz_loadu_ps(m, g + i);
-        const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), gv));
-        const __m512 s = _mm512_div_ps(gv, _mm512_add_ps(one, e));
+        const __m512 s = _mm512_div_ps(gv, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), gv))));
         _mm512_mask_storeu_ps(g + i, m, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, u + i)));
     }
 }
