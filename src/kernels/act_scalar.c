@@ -24,10 +24,7 @@ void hr_wsum_f16_scalar(int64_t n, int nq, int npos, const float *w, size_t w_st
         for (int i = 0; i < npos; i++) {
             const float wi = w[(size_t)q * w_stride + i];
             const hr_f16 *vr = (const hr_f16 *)((const uint8_t *)v + (size_t)i * v_stride);
-            for (int64_t d = 0; d < n; d++) {
-                const float p = wi * hr_f16_to_f32(vr[d]); /* rounded on its own, as the SIMD forms do */
-                o[d] = o[d] + p;
-            }
+            for (int64_t d = 0; d < n; d++) o[d] = fmaf(wi, hr_f16_to_f32(vr[d]), o[d]); /* one rounding, as the SIMD FMA */
         }
     }
 }

@@ -35,7 +35,7 @@ typedef double (*hr_exp_sum_fn)(float *x, int64_t n, float max);
 typedef void (*hr_swiglu_fn)(int64_t n, float *g, const float *u);
 /* Attention's weighted sum of F16 value rows: out[q * out_stride + d] +=
  * w[q * w_stride + i] * v_i[d] for i < npos in position order and d < n,
- * each product rounded to float before it is added; v_i starts i * v_stride
+ * each as one fused multiply-add; v_i starts i * v_stride
  * bytes after v. Accumulates, so a ring buffer's two spans can follow each
  * other. */
 typedef void (*hr_wsum_f16_fn)(int64_t n, int nq, int npos, const float *w, size_t w_stride, const hr_f16 *v,
