@@ -111,7 +111,18 @@ static void wsum_f16(int64_t n, int nq, int npos, const float *w, size_t w_strid
     }
 }
 
+static void round_f16(float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(x + i, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    if (i < n) {
+        const __mmask16 m = tail_mask(n - i);
+        _mm512_mask_storeu_ps(x + i, m, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i), _MM_FROUND_TO_NEAREST_INT)));
+    }
+}
+
 void hr_act_fill_avx512(hr_kernels *k) {
+    k->round_f16 = round_f16;
     k->exp_sum = exp_sum;
     k->swiglu = swiglu;
     k->wsum_f16 = wsum_f16;

@@ -29,7 +29,12 @@ void hr_wsum_f16_scalar(int64_t n, int nq, int npos, const float *w, size_t w_st
     }
 }
 
+static void round_f16(float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] = hr_f16_to_f32(hr_f32_to_f16(x[i]));
+}
+
 void hr_act_fill_scalar(hr_kernels *k) {
+    k->round_f16 = round_f16;
     k->exp_sum = exp_sum;
     k->swiglu = swiglu;
     k->wsum_f16 = hr_wsum_f16_scalar;
