@@ -16,8 +16,7 @@
 
 static void usage(FILE *f) {
     fputs("usage: hearth bench -m MODEL.gguf [-p 512] [-n 128] [-d DEPTH] [-t THREADS] [-r REPETITIONS]\n"
-          "  prints prompt (pp) and generation (tg) tokens per second; with -d both start\n"
-          "  from a context already holding DEPTH tokens (filled untimed)\n",
+          "  prompt (pp) and generation (tg) tokens/s, with -d after DEPTH tokens of context\n",
           f);
 }
 
