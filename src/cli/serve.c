@@ -9,8 +9,9 @@
 static void usage(void) {
     fputs("usage: hearth serve -m MODEL [--host 127.0.0.1] [--port 8080] [--parallel N] [--ctx-per-slot C]\n"
           "  [--queue N] [--api-key KEY | --api-key-file F] [--max-body BYTES] [--rate-limit N/min]\n"
-          "  [--alias NAME] [--log-format text|json] [-t THREADS] [--chat-template FILE]\n"
-          "--port 0 picks a free port (printed on stderr).\n"
+          "  [--request-timeout SECONDS] [--alias NAME] [--log-format text|json] [-t THREADS] [--chat-template FILE]\n"
+          "--port 0 picks a free port (printed on stderr). --request-timeout (30) bounds the time a client\n"
+          "has to send a request body and how long a connection may sit idle.\n"
           "Tests only: HEARTH_FORCE_IDS=ID,ID,... makes every generation emit these token ids first.\n",
           stderr);
 }
@@ -49,6 +50,7 @@ int cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "--ctx-per-slot") || !strcmp(a, "-c")) { if (!cli_parse_i64(a, val, 16, 1 << 24, &v)) return 1; c.ctx_per_slot = (int32_t)v; }
         else if (!strcmp(a, "--queue")) { if (!cli_parse_i64(a, val, 1, 1 << 20, &v)) return 1; c.queue_size = (int)v; }
         else if (!strcmp(a, "--max-body")) { if (!cli_parse_i64(a, val, 1024, INT64_C(1) << 40, &v)) return 1; c.max_body = (size_t)v; }
+        else if (!strcmp(a, "--request-timeout")) { if (!cli_parse_i64(a, val, 1, 86400, &v)) return 1; c.request_timeout = (int)v; }
         else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) { if (!cli_parse_i64(a, val, 0, 1024, &v)) return 1; c.n_threads = (int)v; }
         else if (!strcmp(a, "--rate-limit")) {
             char num[32];

@@ -7,6 +7,7 @@
  * added in double.
  */
 #include <immintrin.h>
+#include <stdbool.h>
 
 #include "kernels/kernels_impl.h"
 
@@ -60,7 +61,7 @@ static void swiglu(int64_t n, float *g, const float *u) {
     }
 }
 
-/* out[q] = sum over positions of w[q][i] * v[i], each product rounded, then
+/* out[q] += w[q][i] * v[i] over the positions, each product rounded, then
  * added in position order: up to 4 queries share each converted V row. */
 static void wsum_f16(int64_t n, int nq, int npos, const float *w, size_t w_stride, const hr_f16 *v, size_t v_stride,
                      float *out, size_t out_stride) {
@@ -73,11 +74,17 @@ static void wsum_f16(int64_t n, int nq, int npos, const float *w, size_t w_strid
             const int qn = nq - q0 < 4 ? nq - q0 : 4;
             __m512 acc[4][4];
             for (int q = 0; q < 4; q++)
-                for (int k = 0; k < 4; k++) acc[q][k] = _mm512_setzero_ps();
+                for (int k = 0; k < 4; k++)
+                    acc[q][k] = q < qn && k < kn ? _mm512_maskz_loadu_ps(mk[k], out + (size_t)(q0 + q) * out_stride + d0 + 16 * k)
+                                                 : _mm512_setzero_ps();
+            const bool whole = kn == 4 && mk[3] == 0xFFFF; /* unmasked loads: masked ones cost more */
             for (int i = 0; i < npos; i++) {
                 const hr_f16 *vr = (const hr_f16 *)((const uint8_t *)v + (size_t)i * v_stride) + d0;
                 __m512 vv[4];
-                for (int k = 0; k < 4; k++) vv[k] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk[k], vr + 16 * k));
+                if (whole)
+                    for (int k = 0; k < 4; k++) vv[k] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(vr + 16 * k)));
+                else
+                    for (int k = 0; k < 4; k++) vv[k] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk[k], vr + 16 * k));
                 for (int q = 0; q < qn; q++) {
                     const __m512 wq = _mm512_set1_ps(w[(size_t)(q0 + q) * w_stride + i]);
                     for (int k = 0; k < kn; k++) acc[q][k] = _mm512_add_ps(acc[q][k], _mm512_mul_ps(wq, vv[k]));

@@ -21,7 +21,6 @@ void hr_wsum_f16_scalar(int64_t n, int nq, int npos, const float *w, size_t w_st
                         size_t v_stride, float *out, size_t out_stride) {
     for (int q = 0; q < nq; q++) {
         float *o = out + (size_t)q * out_stride;
-        for (int64_t d = 0; d < n; d++) o[d] = 0.0f;
         for (int i = 0; i < npos; i++) {
             const float wi = w[(size_t)q * w_stride + i];
             const hr_f16 *vr = (const hr_f16 *)((const uint8_t *)v + (size_t)i * v_stride);

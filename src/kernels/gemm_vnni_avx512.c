@@ -1,7 +1,8 @@
 /*
- * Tiled products for prompt processing (AVX-512 with VNNI): one weight row
- * against up to GEMM_T activation rows per pass, so each weight block is
- * unpacked once for several tokens instead of once per (row, token) pair.
+ * Tiled products for prompt processing (AVX-512 with VNNI): each weight block
+ * is unpacked once for several tokens instead of once per (row, token) pair
+ * (the K-quants and q8_0: one row against up to GEMM_T tokens; F16: 4 rows x
+ * 6 tokens of register accumulators).
  *
  * Every kernel here reproduces, lane for lane, the float operations of the
  * vec_dot kernel the same ISA table uses for that type: integer partial sums
@@ -25,11 +26,11 @@ static ALWAYS_INLINE __m256i load256(const void *p) { return _mm256_loadu_si256(
 /* The tile driver: splits nt tokens into passes of at most GEMM_T, and hands
  * ROW(T, row, y, o) one weight row with T activation rows (T rounded up to a
  * multiple of STEP by repeating the last token, whose output o[] is NULL). */
-#define GEMM_DRIVER(NAME, WTYPE, YTYPE, STEP, TMAX, ROW)                                                          \
+#define GEMM_DRIVER(NAME, WTYPE, YTYPE, STEP, ROW)                                                                \
     static void NAME(int64_t n, int nr, int nt, const void *w, size_t ws, const void *xa, size_t xs,         \
                      float *out, size_t os) {                                                               \
-        for (int t0 = 0; t0 < nt; t0 += (TMAX)) {                                                           \
-            const int tn = nt - t0 < (TMAX) ? nt - t0 : (TMAX);                                             \
+        for (int t0 = 0; t0 < nt; t0 += GEMM_T) {                                                           \
+            const int tn = nt - t0 < GEMM_T ? nt - t0 : GEMM_T;                                             \
             const int te = (tn + (STEP)-1) / (STEP) * (STEP);                                               \
             const YTYPE *y[GEMM_T];                                                                         \
             for (int t = 0; t < te; t++)                                                                    \
@@ -45,9 +46,8 @@ static ALWAYS_INLINE __m256i load256(const void *p) { return _mm256_loadu_si256(
                 case 4: ROW(4, n, row, y, o); break;                                                        \
                 case 5: ROW(5, n, row, y, o); break;                                                        \
                 case 6: ROW(6, n, row, y, o); break;                                                        \
-                case 7: if ((TMAX) >= 7) ROW(7, n, row, y, o); break;                                       \
-                case 8: if ((TMAX) >= 8) ROW(8, n, row, y, o); break;                                       \
-                default: break;                                                                             \
+                case 7: ROW(7, n, row, y, o); break;                                                        \
+                default: ROW(8, n, row, y, o); break;                                                       \
                 }                                                                                           \
             }                                                                                               \
         }                                                                                                   \
@@ -107,7 +107,7 @@ static ALWAYS_INLINE void q4k_row(const int T, int64_t n, const hr_block_q4_K *x
     }
 }
 #define Q4K_ROW(T, n, row, y, o) q4k_row(T, n, row, y, o)
-GEMM_DRIVER(gemm_q4_K, hr_block_q4_K, hr_block_q8_K, 2, GEMM_T, Q4K_ROW)
+GEMM_DRIVER(gemm_q4_K, hr_block_q4_K, hr_block_q8_K, 2, Q4K_ROW)
 
 /* ---- q6_K x q8_K: mirrors vec_dot_q6_K of vec_avx512.c ---- */
 static ALWAYS_INLINE void q6k_row(const int T, int64_t n, const hr_block_q6_K *x, const hr_block_q8_K *const *y,
@@ -155,7 +155,7 @@ static ALWAYS_INLINE void q6k_row(const int T, int64_t n, const hr_block_q6_K *x
         if (o[t]) *o[t] = _mm512_reduce_add_ps(acc[t]);
 }
 #define Q6K_ROW(T, n, row, y, o) q6k_row(T, n, row, y, o)
-GEMM_DRIVER(gemm_q6_K, hr_block_q6_K, hr_block_q8_K, 1, GEMM_T, Q6K_ROW)
+GEMM_DRIVER(gemm_q6_K, hr_block_q6_K, hr_block_q8_K, 1, Q6K_ROW)
 
 /* ---- q8_0 x q8_0: mirrors vec_dot_q8_0 of vec_vnni_avx512.c (HRX_DOT32_LOOP) ---- */
 static ALWAYS_INLINE __m256i q8_dot(__m256i xabs, __m256i x, const int8_t *yq) {
@@ -248,15 +248,24 @@ static ALWAYS_INLINE void f16_tile(const int R, const int T, int64_t n, const hr
     __m512 a[8][F16_NT];
     for (int r = 0; r < R; r++)
         for (int t = 0; t < T; t++) a[r][t] = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n; i += 16) {
-        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
         __m512 xv[8];
         HR_UNROLL
-        for (int r = 0; r < R; r++) xv[r] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x[r] + i));
+        for (int r = 0; r < R; r++) xv[r] = _mm512_cvtph_ps(load256(x[r] + i));
         HR_UNROLL
         for (int t = 0; t < T; t++) {
-            const __m512 yv = _mm512_maskz_loadu_ps(m, y[t] + i);
+            const __m512 yv = _mm512_loadu_ps(y[t] + i);
             HR_UNROLL
+            for (int r = 0; r < R; r++) a[r][t] = _mm512_fmadd_ps(xv[r], yv, a[r][t]);
+        }
+    }
+    if (i < n) { /* the row's last partial vector, masked */
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        __m512 xv[8];
+        for (int r = 0; r < R; r++) xv[r] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x[r] + i));
+        for (int t = 0; t < T; t++) {
+            const __m512 yv = _mm512_maskz_loadu_ps(m, y[t] + i);
             for (int r = 0; r < R; r++) a[r][t] = _mm512_fmadd_ps(xv[r], yv, a[r][t]);
         }
     }

@@ -33,10 +33,11 @@ typedef void (*hr_gemm_fn)(int64_t n, int nr, int nt, const void *w, size_t w_st
 typedef double (*hr_exp_sum_fn)(float *x, int64_t n, float max);
 /* g[i] = silu(g[i]) * u[i] = g / (1 + exp(-g)) * u, ggml's SwiGLU. */
 typedef void (*hr_swiglu_fn)(int64_t n, float *g, const float *u);
-/* Attention's weighted sum of F16 value rows: out[q * out_stride + d] =
- * sum over i < npos of w[q * w_stride + i] * v_i[d] for d < n, each product
- * rounded to float and added in position order; v_i starts i * v_stride bytes
- * after v. */
+/* Attention's weighted sum of F16 value rows: out[q * out_stride + d] +=
+ * w[q * w_stride + i] * v_i[d] for i < npos in position order and d < n,
+ * each product rounded to float before it is added; v_i starts i * v_stride
+ * bytes after v. Accumulates, so a ring buffer's two spans can follow each
+ * other. */
 typedef void (*hr_wsum_f16_fn)(int64_t n, int nq, int npos, const float *w, size_t w_stride, const hr_f16 *v,
                                size_t v_stride, float *out, size_t out_stride);
 /* Converts n floats to an activation row of the given type (Q8_0, Q8_1, Q8_K, F16, BF16, F32). */

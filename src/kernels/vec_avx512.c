@@ -36,8 +36,12 @@ static void vec_dot_f32(int64_t n, float *s, const void *vx, const void *vy) {
 static void vec_dot_f16(int64_t n, float *s, const void *vx, const void *vy) {
     const hr_f16 *x = vx, *y = vy;
     __m512 a = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        a = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x + i))),
+                            _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(y + i))), a);
+    if (i < n) { /* masked loads only for the last partial vector: they cost more */
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
         a = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + i)),
                             _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, y + i)), a);
     }

@@ -214,6 +214,19 @@ static void attn_task(void *ctx, int ith, int nth) {
         const float inv = (float)(1.0 / sum);
         for (int i = 0; i < nk; i++) scores[i] *= inv;
         memset(acc, 0, (size_t)hd * sizeof *acc);
+        if (kt == HR_TYPE_F16) {
+            /* ggml multiplies F16 V by the probabilities rounded to F16; the
+             * window's slots are at most two spans of the ring buffer */
+            for (int i = 0; i < nk; i++) scores[i] = tab[hr_f32_to_f16(scores[i])];
+            const int s0 = lo % j->slots, n1 = nk < j->slots - s0 ? nk : j->slots - s0;
+            m->kernels.wsum_f16(hd, 1, n1, scores, (size_t)nk, (const hr_f16 *)(j->vc + (size_t)s0 * j->row_bytes + head_off),
+                                j->row_bytes, acc, (size_t)hd);
+            if (nk > n1)
+                m->kernels.wsum_f16(hd, 1, nk - n1, scores + n1, (size_t)nk, (const hr_f16 *)(j->vc + head_off), j->row_bytes,
+                                    acc, (size_t)hd);
+            memcpy(s->att + (size_t)t * dq + (size_t)h * hd, acc, (size_t)hd * sizeof *acc);
+            continue;
+        }
         for (int i = 0; i < nk; i++) {
             const uint8_t *row = j->vc + (size_t)((lo + i) % j->slots) * j->row_bytes + head_off;
             if (kt == HR_TYPE_F32) {

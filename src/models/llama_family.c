@@ -62,7 +62,12 @@ static void add_bias(float *y, const float *b, int n_tok, int64_t n) {
 
 typedef struct {
     hearth_session *s;
-    int layer, n, pos0;
+    const float *q;            /* n x n_head x head_dim queries */
+    float *att;                /* n x n_head x head_dim outputs */
+    const uint8_t *kc, *vc;    /* the layer's cached keys and values, n_ctx rows of kv_row_bytes */
+    float *scratch;            /* per thread: scratch_stride floats (hr_attention_scratch_floats) */
+    size_t scratch_stride;
+    int n, pos0;
     atomic_int next;
 } attn_job;
 
@@ -93,14 +98,13 @@ static void attn_task(void *ctx, int ith, int nth) {
     const size_t sstride = (size_t)s->n_ctx;
     const hr_type kt = s->kv_type;
     const hr_type vdt = hr_type_traits_get(kt)->vec_dot_type;
-    float *scores = s->attn_scratch + (size_t)ith * s->attn_scratch_stride;
+    float *scores = j->scratch + (size_t)ith * j->scratch_stride;
     float *acc = scores + (size_t)tb * group * sstride;
     uint8_t *qconv = (uint8_t *)(acc + (size_t)tb * group * hd);
     hr_vec_dot_fn dot = m->kernels.vec_dot[kt];
     hr_gemm_fn gemm = m->kernels.gemm[kt];
     hr_quantize_row_fn conv = m->kernels.quantize_row[vdt];
-    const size_t layer_off = (size_t)j->layer * s->n_ctx * s->kv_row_bytes;
-    const uint8_t *kc = s->k_cache + layer_off, *vc = s->v_cache + layer_off;
+    const uint8_t *kc = j->kc, *vc = j->vc;
     const float *tab = m->f16_table;
     for (;;) {
         const int it = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
@@ -114,7 +118,7 @@ static void attn_task(void *ctx, int ith, int nth) {
         const hr_quantize_row_fn qconv_fn = tiled ? hr_gemm_act_quantizer(&m->kernels, kt) : conv;
         const size_t qrow = hr_row_size(at, hd);
         for (int q = 0; q < nq; q++) {
-            const float *src = s->q + (size_t)(t0 + q / group) * dq + (size_t)(kvh * group + q % group) * hd;
+            const float *src = j->q + (size_t)(t0 + q / group) * dq + (size_t)(kvh * group + q % group) * hd;
             if (at == HR_TYPE_F32 && !(tiled && m->kernels.gemm_quantize[kt]))
                 memcpy(qconv + (size_t)q * qrow, src, (size_t)hd * sizeof(float));
             else qconv_fn(src, qconv + (size_t)q * qrow, hd);
@@ -143,6 +147,7 @@ static void attn_task(void *ctx, int ith, int nth) {
             for (int i = p + 1; i < npos; i++) row[i] = 0.0f;
         }
         if (kt == HR_TYPE_F16) {
+            memset(acc, 0, (size_t)nq * hd * sizeof *acc);
             m->kernels.wsum_f16(hd, nq, npos, scores, sstride, (const hr_f16 *)(vc + head_off), s->kv_row_bytes, acc,
                                 (size_t)hd);
         } else {
@@ -167,7 +172,7 @@ static void attn_task(void *ctx, int ith, int nth) {
             }
         }
         for (int q = 0; q < nq; q++)
-            memcpy(s->att + (size_t)(t0 + q / group) * dq + (size_t)(kvh * group + q % group) * hd, acc + (size_t)q * hd,
+            memcpy(j->att + (size_t)(t0 + q / group) * dq + (size_t)(kvh * group + q % group) * hd, acc + (size_t)q * hd,
                    (size_t)hd * sizeof *acc);
     }
 }
@@ -235,9 +240,7 @@ void hr_llama_forward(hearth_session *s, const int32_t *tokens, int n, float *al
             }
         }
         store_kv(s, il, n, pos0);
-        attn_job aj = {.s = s, .layer = il, .n = n, .pos0 = pos0};
-        atomic_init(&aj.next, 0);
-        hr_threadpool_run(m->pool, attn_task, &aj);
+        hr_llama_attention(s, il, n, pos0);
         {
             const hr_weight *w[1] = {&L->wo};
             float *o[1] = {s->xn};
@@ -295,8 +298,22 @@ void hr_llama_add_bias(float *y, const float *b, int n_tok, int64_t n) { add_bia
 
 void hr_llama_store_kv(hearth_session *s, int layer, int n, int pos0) { store_kv(s, layer, n, pos0); }
 
-void hr_llama_attention(hearth_session *s, int layer, int n, int pos0) {
-    attn_job aj = {.s = s, .layer = layer, .n = n, .pos0 = pos0};
+void hr_attention(hearth_session *s, const float *q, float *att, const uint8_t *kc, const uint8_t *vc, float *scratch,
+                  size_t scratch_stride, int n, int pos0) {
+    attn_job aj = {.s = s, .q = q, .att = att, .kc = kc, .vc = vc, .scratch = scratch,
+                   .scratch_stride = scratch_stride, .n = n, .pos0 = pos0};
     atomic_init(&aj.next, 0);
     hr_threadpool_run(s->m->pool, attn_task, &aj);
+}
+
+size_t hr_attention_scratch_floats(const hr_hparams *hp, int32_t n_ctx) {
+    const size_t group = hp->n_head_kv > 0 && hp->n_head >= hp->n_head_kv ? (size_t)(hp->n_head / hp->n_head_kv) : 1;
+    const size_t nq = (size_t)hr_llama_att_tokens_per_unit(hp) * group;
+    return nq * ((size_t)n_ctx + (size_t)hp->head_dim * 2) + 16;
+}
+
+void hr_llama_attention(hearth_session *s, int layer, int n, int pos0) {
+    const size_t layer_off = (size_t)layer * s->n_ctx * s->kv_row_bytes;
+    hr_attention(s, s->q, s->att, s->k_cache + layer_off, s->v_cache + layer_off, s->attn_scratch,
+                 s->attn_scratch_stride, n, pos0);
 }

@@ -64,5 +64,12 @@ void hr_llama_attention(hearth_session *s, int layer, int n, int pos0);
 /* Tokens per unit of attention work; the per-thread attention scratch holds
  * that many tokens' queries (times the heads per KV head). */
 int hr_llama_att_tokens_per_unit(const hr_hparams *hp);
+/* Causal attention of n new tokens at positions pos0.. over a layer's cache
+ * (kc, vc: n_ctx rows of s->kv_row_bytes in s->kv_type), queries and outputs
+ * laid out n x n_head x head_dim, with a per-thread scratch of
+ * hr_attention_scratch_floats floats every scratch_stride floats. */
+void hr_attention(hearth_session *s, const float *q, float *att, const uint8_t *kc, const uint8_t *vc, float *scratch,
+                  size_t scratch_stride, int n, int pos0);
+size_t hr_attention_scratch_floats(const hr_hparams *hp, int32_t n_ctx);
 
 #endif

@@ -264,7 +264,7 @@ hearth_status hr_qwen35_session_new(hearth_session *s, hearth_error *err) {
     const size_t sizes[] = {2 * dq, dq, dkv, dkv, dq, proj, zd, nh, nh, cd, core, d, ff, ff, (size_t)hp->n_rot + 2};
     bool ok = qs->state && qs->state_off && qs->kv_slot;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) ok = ok && (*bufs[i] = malloc(nb * sizes[i] * sizeof(float)));
-    qs->attn_stride = (size_t)s->n_ctx + hd + 16;
+    qs->attn_stride = hr_attention_scratch_floats(hp, s->n_ctx);
     int nt = hr_threadpool_n_threads(m->pool);
     ok = ok && (qs->attn_scratch = malloc((size_t)nt * qs->attn_stride * sizeof(float)));
     int64_t max_in = (int64_t)(d > ff ? d : ff);
@@ -338,67 +338,6 @@ void hr_hy_matmul1(const hearth_model *m, hr_mm_scratch *mm, const hr_weight *w,
     hr_matmul(m, mm, 1, ws, x, n, os);
 }
 
-typedef struct {
-    hearth_session *s;
-    int layer, n, pos0;
-    atomic_int next;
-} attn_job;
-
-/* One (token, head) at a time: scores against the cached keys, softmax, weighted values. */
-static void attn_task(void *ctx, int ith, int nth) {
-    (void)nth;
-    attn_job *j = ctx;
-    hearth_session *s = j->s;
-    hr_qwen35_session *qs = s->qwen35;
-    const hearth_model *m = s->m;
-    const hr_hparams *hp = &m->hp;
-    const int hd = hp->head_dim, nh = hp->n_head, group = hp->n_head / hp->n_head_kv, dq = nh * hd;
-    float *scores = qs->attn_scratch + (size_t)ith * qs->attn_stride;
-    float *row = scores + s->n_ctx;
-    const hr_type kt = s->kv_type;
-    const hr_type_traits *tr = hr_type_traits_get(kt);
-    const size_t layer_off = (size_t)qs->kv_slot[j->layer] * s->n_ctx * s->kv_row_bytes;
-    const uint8_t *kc = s->k_cache + layer_off, *vc = s->v_cache + layer_off;
-    for (;;) {
-        int it = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-        if (it >= j->n * nh) return;
-        const int t = it / nh, h = it % nh, kvh = h / group, p = j->pos0 + t;
-        const float *q = qs->q + (size_t)t * dq + (size_t)h * hd;
-        const size_t head_off = hr_row_size(kt, (int64_t)kvh * hd);
-        float mx = -INFINITY;
-        for (int i = 0; i <= p; i++) {
-            const uint8_t *kr = kc + (size_t)i * s->kv_row_bytes + head_off;
-            const float *kf = (const float *)kr;
-            if (kt != HR_TYPE_F32) {
-                tr->to_float(kr, row, hd);
-                kf = row;
-            }
-            float sc = 0.0f;
-            for (int d = 0; d < hd; d++) sc += q[d] * kf[d];
-            sc *= hp->kq_scale;
-            scores[i] = sc;
-            if (sc > mx) mx = sc;
-        }
-        double sum = 0.0;
-        for (int i = 0; i <= p; i++) {
-            scores[i] = expf(scores[i] - mx);
-            sum += (double)scores[i];
-        }
-        const float inv = (float)(1.0 / sum);
-        float *acc = qs->att + (size_t)t * dq + (size_t)h * hd;
-        memset(acc, 0, (size_t)hd * sizeof *acc);
-        for (int i = 0; i <= p; i++) {
-            const uint8_t *vr = vc + (size_t)i * s->kv_row_bytes + head_off;
-            const float *vf = (const float *)vr;
-            if (kt != HR_TYPE_F32) {
-                tr->to_float(vr, row, hd);
-                vf = row;
-            }
-            const float w = scores[i] * inv;
-            for (int d = 0; d < hd; d++) acc[d] += w * vf[d];
-        }
-    }
-}
 
 static void store_kv(hearth_session *s, int layer, int n, int pos0) {
     const hr_hparams *hp = &s->m->hp;
@@ -455,9 +394,11 @@ void hr_hy_attention(hearth_session *s, int il, const float *xn, int n, bool gat
         }
     }
     store_kv(s, il, n, s->n_past);
-    attn_job aj = {.s = s, .layer = il, .n = n, .pos0 = s->n_past};
-    atomic_init(&aj.next, 0);
-    hr_threadpool_run(m->pool, attn_task, &aj);
+    {
+        const size_t layer_off = (size_t)qs->kv_slot[il] * s->n_ctx * s->kv_row_bytes;
+        hr_attention(s, qs->q, qs->att, s->k_cache + layer_off, s->v_cache + layer_off, qs->attn_scratch, qs->attn_stride, n,
+                     s->n_past);
+    }
     for (int t = 0; t < n && gated; t++)
         for (int h = 0; h < nh; h++) {
             const float *g = qs->qg + (size_t)t * 2 * dq + (size_t)h * 2 * hd + hd;

@@ -61,9 +61,7 @@ static size_t scratch_bytes(const hearth_model *m, int32_t n_batch, int32_t n_ct
     const hr_hparams *hp = &m->hp;
     size_t nb = (size_t)n_batch;
     size_t d = (size_t)hp->n_embd, dq = (size_t)hp->n_head * hp->head_dim, dkv = (size_t)hp->n_head_kv * hp->head_dim;
-    const size_t group = hp->n_head_kv > 0 && hp->n_head >= hp->n_head_kv ? (size_t)(hp->n_head / hp->n_head_kv) : 1;
-    const size_t nq = (size_t)hr_llama_att_tokens_per_unit(hp) * group;
-    *attn_stride = nq * ((size_t)n_ctx + (size_t)hp->head_dim * 2) + 16;
+    *attn_stride = hr_attention_scratch_floats(hp, n_ctx);
     return nb * (3 * d + dq * 2 + dkv * 2 + 2 * (size_t)hp->n_ff + (size_t)hp->n_rot) * sizeof(float);
 }
 

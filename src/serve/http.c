@@ -19,6 +19,14 @@
 
 #include "text/chat_template.h"
 
+/* Per connection: headers must fit in HS_CONN_MEMORY (else MHD answers 431);
+ * with --max-body this bounds what HS_MAX_CONNECTIONS clients can hold. The
+ * idle limit (--request-timeout) does not apply while a connection waits for
+ * generated output (it is suspended then), only to a client that stops
+ * sending or reading. */
+#define HS_CONN_MEMORY (64 * 1024)
+#define HS_MAX_CONNECTIONS 512
+
 typedef struct req {
     hs_server *sv;
     struct MHD_Connection *conn;
@@ -32,7 +40,7 @@ typedef struct req {
 
 hs_config hs_config_default(void) {
     return (hs_config){.host = "127.0.0.1", .port = 8080, .parallel = 1, .ctx_per_slot = 4096, .queue_size = 64,
-                       .max_body = 8u << 20, .n_threads = 0};
+                       .max_body = 8u << 20, .request_timeout = 30, .n_threads = 0};
 }
 
 static enum MHD_Result queue(req *rq, hs_reply *r) {
@@ -220,33 +228,19 @@ static enum MHD_Result dispatch(req *rq) {
         return queue(rq, &r);
     }
     if (!atomic_load(&sv->ready)) return queue_error(rq, 503, "server_error", 1, "the model is still loading");
-    json_t *body = NULL;
-    if (rt->method == R_POST) {
-        json_error_t je;
-        body = json_loadb(rq->body.p ? rq->body.p : "", rq->body.len, JSON_REJECT_DUPLICATES, &je);
-        if (!body) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "malformed JSON body: %s (line %d, column %d)", je.text, je.line, je.column);
-            return queue_error(rq, 400, "invalid_request_error", 0, msg);
-        }
-        if (!json_is_object(body)) {
-            json_decref(body);
-            return queue_error(rq, 400, "invalid_request_error", 0, "the JSON body must be an object");
-        }
-    }
+    const char *b = rq->body.p ? rq->body.p : "";
     hs_reply r;
     switch (rt->id) {
-    case E_CHAT: r = hs_openai_chat(sv, body); break;
-    case E_CMPL: r = hs_openai_completions(sv, body); break;
+    case E_CHAT: r = hs_post(sv, HS_POST_CHAT, b, rq->body.len); break;
+    case E_CMPL: r = hs_post(sv, HS_POST_COMPLETIONS, b, rq->body.len); break;
     case E_MODELS: r = hs_openai_models(sv); break;
-    case E_OCHAT: r = hs_ollama_chat(sv, body); break;
-    case E_OGEN: r = hs_ollama_generate(sv, body); break;
+    case E_OCHAT: r = hs_post(sv, HS_POST_OLLAMA_CHAT, b, rq->body.len); break;
+    case E_OGEN: r = hs_post(sv, HS_POST_OLLAMA_GENERATE, b, rq->body.len); break;
     case E_TAGS: r = hs_ollama_tags(sv); break;
-    case E_SHOW: r = hs_ollama_show(sv, body); break;
+    case E_SHOW: r = hs_post(sv, HS_POST_OLLAMA_SHOW, b, rq->body.len); break;
     case E_VERSION: r = hs_ollama_version(sv); break;
     default: r = hs_ollama_ps(sv); break;
     }
-    json_decref(body);
     if (r.job) return start_job(rq, r.job);
     return queue(rq, &r);
 }
@@ -287,6 +281,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return reply_done(rq);
     }
     if (*upload_data_size) {
+        /* A body trickled byte by byte never trips the idle timeout; the whole
+         * request gets a deadline instead (checked as its bytes arrive). MHD
+         * cannot answer in the middle of an upload, so the connection is closed
+         * (logged and counted as 408). */
+        if (hs_now() - rq->t0 > sv->cfg.request_timeout) {
+            rq->status = 408;
+            return MHD_NO;
+        }
         if (!rq->too_big && rq->body.len + *upload_data_size > sv->cfg.max_body) rq->too_big = true;
         if (!rq->too_big) hs_buf_add(&rq->body, upload_data, *upload_data_size);
         *upload_data_size = 0;
@@ -313,7 +315,8 @@ static void log_request(hs_server *sv, req *rq, enum MHD_RequestTerminationCode 
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) fin = "client_closed";
     double ms = (hs_now() - rq->t0) * 1000.0;
     if (sv->cfg.log_json) {
-        json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:i,s:f,s:s}", "method", rq->method, "path", rq->path, "status", rq->status,
+        json_t *o = json_pack("{s:o,s:o,s:i,s:i,s:i,s:f,s:s}", "method", hs_json_lossy(rq->method, strlen(rq->method)), "path",
+                              hs_json_lossy(rq->path, strlen(rq->path)), "status", rq->status,
                               "tokens_in", tin, "tokens_out", tout, "ms", ms, "finish", fin);
         char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (s) fprintf(stderr, "%s\n", s);
@@ -409,7 +412,9 @@ hearth_status hs_serve(const hs_config *cfg, hearth_error *err) {
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, sv, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, sv,
-                                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_END);
+                                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->request_timeout,
+                                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HS_CONN_MEMORY,
+                                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)HS_MAX_CONNECTIONS, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!d) {
         hs_metrics_free(sv->mx);

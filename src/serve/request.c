@@ -10,6 +10,8 @@
 
 #include "text/chat_template.h"
 
+#define HS_MAX_STOP_LEN 1024
+
 hs_reply hs_reply_json(int status, json_t *obj) {
     hs_reply r = {.status = status, .ctype = "application/json"};
     r.body = obj ? json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
@@ -24,8 +26,10 @@ hs_reply hs_reply_error(int status, const char *type, const char *code, const ch
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    json_t *e = json_pack("{s:{s:s,s:s,s:n,s:o}}", "error", "message", msg, "type", type, "param", "code",
-                          code ? json_string(code) : json_null());
+    /* The message may quote the client's bytes (a JSON parser excerpt, a path) or be
+     * cut by the buffer inside a character: it must still become a JSON string. */
+    json_t *e = json_pack("{s:{s:o,s:s,s:n,s:o}}", "error", "message", hs_json_lossy(msg, strlen(msg)), "type", type,
+                          "param", "code", code ? json_string(code) : json_null());
     return hs_reply_json(status, e);
 }
 
@@ -92,6 +96,10 @@ bool hs_opt_stop(json_t *o, const char *key, hs_job *j, hs_reply *err) {
         json_t *s = json_is_string(v) ? v : json_array_get(v, i);
         if (!json_is_string(s)) return *err = hs_bad("'%s' must be a string or an array of strings", key), false;
         if (json_string_length(s) == 0) continue;
+        /* each generated token scans the held-back text against every stop string */
+        if (json_string_length(s) > HS_MAX_STOP_LEN)
+            return *err = hs_bad("'%s' strings must be at most %d bytes (got %zu)", key, HS_MAX_STOP_LEN, json_string_length(s)),
+                   false;
         j->stop[j->n_stop] = strdup(json_string_value(s));
         if (!j->stop[j->n_stop]) return *err = hs_reply_error(500, "server_error", NULL, "out of memory"), false;
         j->n_stop++;

@@ -302,8 +302,10 @@ hs_reply hs_ollama_show(hs_server *sv, json_t *b) {
                              (json_int_t)hearth_model_n_vocab(sv->model), "context_length",
                              (json_int_t)hearth_model_n_ctx_train(sv->model), "block_count",
                              (json_int_t)hearth_model_n_layer(sv->model));
-    return hs_reply_json(200, json_pack("{s:s,s:s,s:s,s:o,s:o,s:[s]}", "license", "", "modelfile", "", "parameters", "",
-                                        "details", details(sv), "model_info", info, "capabilities", "completion"));
+    /* as Ollama: "thinking" when the template writes thinking markers */
+    json_t *caps = sv->family.found ? json_pack("[s,s]", "completion", "thinking") : json_pack("[s]", "completion");
+    return hs_reply_json(200, json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "license", "", "modelfile", "", "parameters", "",
+                                        "details", details(sv), "model_info", info, "capabilities", caps));
 }
 
 hs_reply hs_ollama_version(hs_server *sv) {

@@ -17,6 +17,7 @@ typedef struct hs_config {
     int queue_size;       /* requests waiting for a slot before 503 */
     const char *api_key;  /* NULL: no authentication */
     size_t max_body;      /* bytes */
+    int request_timeout;  /* seconds a client has to send a request (headers and body); also the idle limit */
     int rate_limit;       /* requests per minute per key (or client address); 0: off */
     const char *alias;    /* model name served; NULL: file name without .gguf */
     bool log_json;

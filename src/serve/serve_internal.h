@@ -168,6 +168,11 @@ hs_reply hs_reply_json(int status, json_t *obj); /* consumes obj */
 hs_reply hs_reply_error(int status, const char *type, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* The request-body parser (body.c): a POST body's bytes to a reply, or a job
+ * that is not yet submitted (r.job; the caller submits or releases it). */
+typedef enum { HS_POST_CHAT, HS_POST_COMPLETIONS, HS_POST_OLLAMA_CHAT, HS_POST_OLLAMA_GENERATE, HS_POST_OLLAMA_SHOW } hs_post_endpoint;
+hs_reply hs_post(hs_server *sv, hs_post_endpoint ep, const char *data, size_t len);
+
 /* Routes (body is the parsed JSON, NULL for GET). */
 hs_reply hs_openai_chat(hs_server *sv, json_t *body);
 hs_reply hs_openai_completions(hs_server *sv, json_t *body);

@@ -76,6 +76,7 @@ if (mode === "prompts") {
   eq(g.response, runText("false"), "ollama generate response (think false)");
   const t = await ollama("/api/chat", { think: true });
   eq(t.prompt_eval_count, nIds("true"), "ollama prompt_eval_count (think true)");
+  eq(JSON.stringify(JSON.parse(await post("/api/show", { model: "m" })).capabilities), '["completion","thinking"]', "ollama show capabilities");
   const d = await ollama("/api/chat", {});
   eq(d.message.content, runText("default"), "ollama chat content (think absent)");
   eq(d.prompt_eval_count, nIds("default"), "ollama prompt_eval_count (think absent)");

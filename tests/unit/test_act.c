@@ -113,14 +113,16 @@ Test(act, wsum_f16_matches_scalar) {
         if (!k[ki].wsum_f16) continue;
         for (size_t hi = 0; hi < sizeof hds / sizeof hds[0]; hi++)
             for (int nq = 1; nq <= NQ; nq += 3) {
-                memset(o0, 0xff, sizeof o0);
-                memset(o1, 0xff, sizeof o1);
+                /* from a non-zero start, and in two spans (a ring buffer's wrap) */
+                for (int i = 0; i < NQ * HD; i++) o0[i] = o1[i] = (float)(i % 5) - 2.0f;
                 hr_wsum_f16_scalar(hds[hi], nq, NPOS, w, NPOS, v, VS * sizeof(hr_f16), o0, HD);
-                k[ki].wsum_f16(hds[hi], nq, NPOS, w, NPOS, v, VS * sizeof(hr_f16), o1, HD);
+                k[ki].wsum_f16(hds[hi], nq, 11, w, NPOS, v, VS * sizeof(hr_f16), o1, HD);
+                k[ki].wsum_f16(hds[hi], nq, NPOS - 11, w + 11, NPOS, v + 11 * VS, VS * sizeof(hr_f16), o1, HD);
                 cr_assert(!memcmp(o0, o1, sizeof o0), "%s wsum_f16 hd=%d nq=%d differs", k[ki].isa_name, hds[hi], nq);
             }
     }
     /* and the scalar form is the plain sum it claims to be */
+    memset(o0, 0, sizeof o0);
     hr_wsum_f16_scalar(64, 1, NPOS, w, NPOS, v, VS * sizeof(hr_f16), o0, HD);
     for (int d = 0; d < 64; d++) {
         double ref = 0;

@@ -2,10 +2,12 @@
  * turn boundaries for drop-oldest/summarize, the <think> splitter. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "chat/chat.h"
+#include "chat/family.h"
 
 Test(chat, common_prefix) {
     int32_t a[] = {1, 2, 3, 4}, b[] = {1, 2, 9, 4}, c[] = {1, 2};
@@ -179,4 +181,25 @@ Test(chat, policy_names) {
     cr_assert(hr_ctx_policy_from_name("summarize", &p) && p == HR_CTX_SUMMARIZE);
     cr_assert(hr_ctx_policy_from_name("error", &p) && p == HR_CTX_ERROR);
     cr_assert(!hr_ctx_policy_from_name("truncate", &p));
+}
+
+Test(chat, family_prompt_thinking_and_force_ids) {
+    hr_chat_family g = {.open = "<|channel>thought", .close = "<channel|>"}, q = {.open = "<think>", .close = "</think>"};
+    /* Gemma 4 without enable_thinking closes an empty channel; Qwen 3.5 leaves <think> open. */
+    const char *gp = "<|turn>model\n<|channel>thought\n<channel|>", *qp = "<think>\nx\n</think>\n\nA<|im_start|>assistant\n<think>\n";
+    cr_assert(!hr_chat_family_prompt_thinking(&g, gp, strlen(gp)));
+    cr_assert(hr_chat_family_prompt_thinking(&q, qp, strlen(qp)));
+    cr_assert(!hr_chat_family_prompt_thinking(&q, qp, strlen(qp) - 8));
+    cr_assert(!hr_chat_family_prompt_thinking(&q, "", 0));
+    int32_t *ids = NULL;
+    size_t n = 0;
+    hearth_error err;
+    cr_assert_eq(hr_force_ids_parse("3, 1,4", 10, &ids, &n, &err), HEARTH_OK);
+    cr_assert(n == 3 && ids[0] == 3 && ids[1] == 1 && ids[2] == 4);
+    free(ids);
+    cr_assert_neq(hr_force_ids_parse("3,10", 10, &ids, &n, &err), HEARTH_OK);
+    cr_assert_neq(hr_force_ids_parse("3,x", 10, &ids, &n, &err), HEARTH_OK);
+    cr_assert_neq(hr_force_ids_parse("-1", 10, &ids, &n, &err), HEARTH_OK);
+    cr_assert_eq(hr_force_ids_parse(NULL, 10, &ids, &n, &err), HEARTH_OK);
+    cr_assert(n == 0 && ids == NULL);
 }

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""`make bench` server row: `hearth serve` on the Qwen3-0.6B-shaped Q4_K_M model
+with 1, 4 and 8 concurrent streaming completions (fixed prompt, fixed
+max_tokens, temperature 0): aggregate generated tokens/s, median time to first
+token, the 4-stream/1-stream throughput ratio, and beside them `hearth bench`'s
+single-process generation speed on the same file, from which the HTTP + JSON
+overhead per token at one stream. Timings are printed, never asserted.
+
+  python3 bench/serve_bench.py [--quick] [--model F] [--streams 1,4,8] [--max-tokens 64] [-t THREADS]
+
+--quick: a tiny generated model, streams 1 and 2, 16 tokens (seconds; checks that the script works).
+Environment: HEARTH, BUILD (as make passes them).
+"""
+import argparse, http.client, json, os, re, statistics, subprocess, sys, tempfile, threading, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("BUILD", os.path.join(ROOT, "build"))
+HEARTH = os.environ.get("HEARTH", os.path.join(BUILD, "hearth"))
+SHARED = next((d for d in (os.path.join(ROOT, "..", "shared"), "/work/shared") if os.path.isdir(d)), None)
+PROMPT = ("Write a short story about a lighthouse keeper who finds a message in a bottle. "
+          "Describe the sea, the weather and the keeper's thoughts in plain words.")
+
+
+def genmodel(path, args):
+    if os.path.exists(path):
+        return path
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    vocab = os.path.join(SHARED, "vocab", "ggml-vocab-qwen2.gguf")
+    print(f"generating {path}", file=sys.stderr)
+    subprocess.run([os.path.join(BUILD, "genmodel"), "--arch", "qwen3", *args, "--vocab", vocab, "-o", path + ".tmp"],
+                   check=True, stdout=subprocess.DEVNULL)
+    os.replace(path + ".tmp", path)
+    return path
+
+
+class Server:
+    def __init__(self, model, parallel, ctx, threads):
+        self.log = tempfile.NamedTemporaryFile(prefix="serve_bench", suffix=".log", delete=False)
+        self.p = subprocess.Popen([HEARTH, "serve", "-m", model, "--port", "0", "--parallel", str(parallel),
+                                   "--ctx-per-slot", str(ctx), "--queue", "64", "-t", str(threads)],
+                                  stderr=self.log, stdout=subprocess.DEVNULL)
+        self.port = None
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            if self.p.poll() is not None:
+                raise SystemExit(f"hearth serve exited: {open(self.log.name).read()[-2000:]}")
+            text = open(self.log.name).read()
+            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", text)
+            if m and "ready:" in text:
+                self.port = int(m.group(1))
+                return
+            time.sleep(0.1)
+        raise SystemExit("hearth serve did not become ready")
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait(30)
+        os.unlink(self.log.name)
+
+
+def stream_once(port, tag, max_tokens):
+    """One streaming completion: (ttft s, decode seconds per token or None, completion tokens)."""
+    body = {"prompt": f"[{tag}] {PROMPT}", "max_tokens": max_tokens, "temperature": 0, "stream": True,
+            "stream_options": {"include_usage": True}}
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    t0 = time.monotonic()
+    c.request("POST", "/v1/completions", json.dumps(body), {"Content-Type": "application/json"})
+    r = c.getresponse()
+    if r.status != 200:
+        raise SystemExit(f"HTTP {r.status}: {r.read()[:300]}")
+    t_first = t_last = None
+    n = 0
+    while True:
+        line = r.readline()
+        if not line:
+            break
+        if not line.startswith(b"data: ") or line.startswith(b"data: [DONE]"):
+            continue
+        ev = json.loads(line[6:])
+        now = time.monotonic()
+        if ev.get("usage"):
+            n = ev["usage"]["completion_tokens"]
+        if ev.get("choices") and ev["choices"][0]["text"]:
+            t_first = t_first or now
+            t_last = now
+    c.close()
+    ttft = (t_first or time.monotonic()) - t0
+    per_tok = (t_last - t_first) / (n - 1) if t_first and n > 1 else None
+    return ttft, per_tok, n
+
+
+def level(port, streams, max_tokens, round_id):
+    res = [None] * streams
+    def run(i):
+        res[i] = stream_once(port, f"r{round_id}s{i}", max_tokens)
+    th = [threading.Thread(target=run, args=(i,)) for i in range(streams)]
+    t0 = time.monotonic()
+    for t in th: t.start()
+    for t in th: t.join()
+    wall = time.monotonic() - t0
+    tokens = sum(r[2] for r in res)
+    return tokens / wall, statistics.median(r[0] for r in res), [r[1] for r in res if r[1]], tokens, wall
+
+
+def bench_tg(model, threads, n):
+    out = subprocess.run([HEARTH, "bench", "-m", model, "-p", "32", "-n", str(n), "-t", str(threads), "-r", "1"],
+                         check=True, capture_output=True, text=True).stdout
+    m = re.search(r"^tg\d+: ([0-9.]+) tok/s", out, re.M)
+    return float(m.group(1)) if m else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--model")
+    ap.add_argument("--streams")
+    ap.add_argument("--max-tokens", type=int)
+    ap.add_argument("-t", "--threads", type=int, default=int(os.environ.get("BENCH_SERVE_THREADS", "2")))
+    a = ap.parse_args()
+    tmp = None
+    if a.quick:
+        tmp = tempfile.mkdtemp(prefix="serve_bench")
+        model = a.model or genmodel(os.path.join(tmp, "tiny.gguf"), ["--type", "q4_K"])
+        streams, max_tokens = [int(s) for s in (a.streams or "1,2").split(",")], a.max_tokens or 16
+    else:
+        model = a.model or genmodel(os.path.join(ROOT, "bench", "models", "qwen3-0.6b-q4_k_m.gguf"),
+                                    ["--shape", "qwen3-0.6b", "--type", "q4_k_m", "-t", str(os.cpu_count() or 1)])
+        streams, max_tokens = [int(s) for s in (a.streams or "1,4,8").split(",")], a.max_tokens or 64
+    name = os.path.basename(model).removesuffix(".gguf")
+    srv = Server(model, max(streams), 256 + max_tokens, a.threads)
+    try:
+        stream_once(srv.port, "warmup", 4)
+        print(f"server {name}, {a.threads} threads, {max_tokens} tokens per stream, temperature 0")
+        print(f"{'streams':>7} {'agg tok/s':>10} {'median TTFT ms':>15} {'ms/token':>9} {'tokens':>7} {'wall s':>7}")
+        agg = {}
+        per_tok_1 = None
+        for i, s in enumerate(streams):
+            tps, ttft, per, tokens, wall = level(srv.port, s, max_tokens, i)
+            agg[s] = tps
+            ms = statistics.median(per) * 1000 if per else float("nan")
+            if s == 1 and per:
+                per_tok_1 = statistics.median(per)
+            print(f"{s:>7} {tps:>10.2f} {ttft * 1000:>15.1f} {ms:>9.2f} {tokens:>7} {wall:>7.2f}")
+    finally:
+        srv.stop()
+    if 1 in agg and 4 in agg:
+        print(f"4 streams / 1 stream aggregate throughput: {agg[4] / agg[1]:.2f}x (target >= 2.5x)")
+    tg = bench_tg(model, a.threads, max_tokens)
+    if tg:
+        line = f"hearth bench tg{max_tokens}: {tg:.2f} tok/s ({1000 / tg:.2f} ms/token)"
+        if per_tok_1:
+            over = (per_tok_1 - 1 / tg) * tg * 100
+            line += f"; server, 1 stream: {per_tok_1 * 1000:.2f} ms/token; HTTP+JSON overhead {over:+.1f}% (target <= 5%)"
+        print(line)
+    if tmp:
+        for f in os.listdir(tmp):
+            os.unlink(os.path.join(tmp, f))
+        os.rmdir(tmp)
+
+
+if __name__ == "__main__":
+    main()
