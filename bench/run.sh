@@ -89,7 +89,7 @@ hearth_figures() { # output depth-suffix
   echo "${pp:--} ${tg:--} ${bw:--} ${rss:--}"
 }
 
-printf '%-26s %3s %10s %10s %8s %9s' model thr "pp$P t/s" "tg$N t/s" "tg GB/s" "RSS MiB"
+printf '%-32s %3s %10s %10s %8s %9s' model thr "pp$P t/s" "tg$N t/s" "tg GB/s" "RSS MiB"
 [ -n "${LLAMA_BENCH:-}" ] && printf ' | %10s %10s %8s %8s' "llama pp" "llama tg" "pp ratio" "tg ratio"
 printf ' | %s\n' "tg@d$D/tg@d0"
 for shape in $shapes; do
@@ -98,7 +98,7 @@ for shape in $shapes; do
     for t in $threads; do
       out=$("$HEARTH" bench -m "$f" -p "$P" -n "$N" -t "$t" -r "$R")
       read -r pp tg bw rss <<<"$(hearth_figures "$out" "")"
-      printf '%-26s %3s %10s %10s %8s %9s' "$shape-$type" "$t" "$pp" "$tg" "$bw" "$rss"
+      printf '%-32s %3s %10s %10s %8s %9s' "$shape-$type" "$t" "$pp" "$tg" "$bw" "$rss"
       if [ -n "${LLAMA_BENCH:-}" ]; then
         read -r lpp ltg < <(llama_ts "$f" "$t")
         printf ' | %10s %10s %8s %8s' "$lpp" "$ltg" "$(ratio "$pp" "$lpp")" "$(ratio "$tg" "$ltg")"
@@ -108,7 +108,7 @@ for shape in $shapes; do
       if is_recurrent "$shape" && [ "$D" -gt 0 ] && [[ " $depth_threads " == *" $t "* ]]; then
         out=$("$HEARTH" bench -m "$f" -p 0 -n "$N" -d "$D" -t "$t" -r "$R")
         read -r _ tgd bwd rssd <<<"$(hearth_figures "$out" " @ d$D")"
-        printf '%-26s %3s %10s %10s %8s %9s' "$shape-$type@d$D" "$t" - "$tgd" "$bwd" "$rssd"
+        printf '%-32s %3s %10s %10s %8s %9s' "$shape-$type@d$D" "$t" - "$tgd" "$bwd" "$rssd"
         drat="hearth $(ratio "$tgd" "$tg")"
         if [ -n "${LLAMA_BENCH:-}" ]; then
           read -r _ ltgd < <(llama_ts "$f" "$t" 0 "$D")
