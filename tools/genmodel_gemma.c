@@ -15,6 +15,9 @@
  * down scales, beside its dense FFN), moe-split (the same with separate gate and up
  * stacks, as older conversions write them).
  *
+ * --logit-scale F multiplies the output projection (default 1): flatter
+ * distributions for the quantized comparisons (tests/integration/oracle_gemma.sh).
+ *
  * --shape gemma4-e2b writes Gemma 4 E2B's full-size text decoder for `make bench`
  * (see build_e2b), at --type q4_k_m (llama.cpp's mixture) or any single type.
  */
@@ -27,6 +30,7 @@
 #include <unistd.h>
 
 #include "gguf/gguf.h"
+#include "quantize/quant_mix.h"
 #include "tensor/types.h"
 
 #include "genmodel_rng.h"
@@ -46,9 +50,11 @@ typedef struct {
     uint64_t seed;
 } gen;
 
-/* A stack of `experts` matrices of rows x n random values (mean bias + std * N(0,1)); 1-D tensors stay f32. */
+/* A stack of `experts` matrices of rows x n random values (mean bias + std * N(0,1)). Tensors
+ * llama.cpp's quantizer leaves alone (1-D, the router, per_layer_model_proj) stay f32 as in real files. */
 static void tensor3(gen *g, const char *name, int64_t n, int64_t rows, int64_t experts, float bias, float std) {
-    hr_type t = rows > 1 ? g->type : HR_TYPE_F32;
+    const hr_mix_tensor mt = {.name = name, .type = HR_TYPE_F32, .ne = {n, rows, experts, 1}};
+    hr_type t = hr_mix_allows_quantization(&mt) ? g->type : HR_TYPE_F32;
     if (hr_row_size(t, n) == 0) t = HR_TYPE_Q8_0; /* row does not fit the block: llama.cpp falls back too */
     if (hr_row_size(t, n) == 0) t = HR_TYPE_F32;
     size_t rb = hr_row_size(t, n);
@@ -320,6 +326,7 @@ int main(int argc, char **argv) {
     const char *arch = "gemma3", *variant = "dense", *vocab = NULL, *outp = NULL, *type = "f32", *shape = NULL;
     int64_t nv = 4096, n_ctx = 512;
     uint64_t seed = 1;
+    float logit_scale = 1.0f;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--arch")) arch = argv[i + 1];
         else if (!strcmp(argv[i], "--variant")) variant = argv[i + 1];
@@ -329,10 +336,11 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--n-vocab")) nv = atoll(argv[i + 1]);
         else if (!strcmp(argv[i], "--ctx")) n_ctx = atoll(argv[i + 1]);
         else if (!strcmp(argv[i], "--seed")) seed = strtoull(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--logit-scale")) logit_scale = strtof(argv[i + 1], NULL);
         else if (!strcmp(argv[i], "--shape")) shape = argv[i + 1];
         else die("unknown option", argv[i]);
     }
-    if (!vocab || !outp) die("usage: genmodel_gemma --arch gemma3|gemma4 [--variant dense|ple|shared|moe|moe-split] [--type T] [--seed N] [--n-vocab N] [--ctx N] [--shape gemma4-e2b [--type q4_k_m]] --vocab V.gguf -o OUT.gguf", NULL);
+    if (!vocab || !outp) die("usage: genmodel_gemma --arch gemma3|gemma4 [--variant dense|ple|shared|moe|moe-split] [--type T] [--seed N] [--logit-scale F] [--n-vocab N] [--ctx N] [--shape gemma4-e2b [--type q4_k_m]] --vocab V.gguf -o OUT.gguf", NULL);
     const bool q4_k_m = !strcasecmp(type, "q4_k_m");
     if (q4_k_m) type = "q4_K";
     if (shape && (strcmp(shape, "gemma4-e2b") || strcmp(arch, "gemma4"))) die("--shape gemma4-e2b (with --arch gemma4) is the only shape", shape);
@@ -340,6 +348,7 @@ int main(int argc, char **argv) {
     const bool v4 = !strcmp(arch, "gemma4");
     if (!v4 && strcmp(arch, "gemma3")) die("unknown architecture", arch);
     if (n_ctx < 16 || n_ctx > (1 << 24)) die("--ctx out of range", NULL);
+    if (!(logit_scale > 0.0f && logit_scale <= 16.0f)) die("--logit-scale out of range (0, 16]", NULL);
     const bool ple = !strcmp(variant, "ple"), shared = !strcmp(variant, "shared");
     const bool moe_split = !strcmp(variant, "moe-split"), moe = moe_split || !strcmp(variant, "moe");
     if (!ple && !shared && !moe && strcmp(variant, "dense")) die("unknown variant", variant);
@@ -422,7 +431,7 @@ int main(int argc, char **argv) {
     /* Untied output: with Gemma's tied embedding a random model mostly repeats its input token.
      * Kept flat (entropy ~7.5 nats): peakier random Gemma models are chaotic enough that hearth's own
      * scalar and AVX-512 kernels differ by max|dp| ~6e-3 (f16 GELU table flips), hiding real errors. */
-    tensor(&g, "output.weight", EMBD, nv, 0.0f, 0.15f);
+    tensor(&g, "output.weight", EMBD, nv, 0.0f, 0.15f * logit_scale);
     if (ple) {
         tensor(&g, "per_layer_token_embd.weight", (int64_t)PLE * NL, nv, 0.0f, 0.5f);
         tensor(&g, "per_layer_model_proj.weight", EMBD, (int64_t)PLE * NL, 0.0f, 0.06f);
