@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "serve/serve_internal.h"
+#include "serve/request.h"
 #include "text/chat_template.h"
 
 #define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "check failed: %s (line %d)\n", #cond, __LINE__); abort(); } } while (0)
@@ -44,6 +44,7 @@ static void setup(void) {
     hearth_model_params mp = hearth_model_default_params();
     mp.n_threads = 1;
     if (hearth_model_load(path, &mp, &sv->model, &e)) die("model", &e);
+    sv->max_piece = hs_max_piece(sv->model);
     if (hr_chat_template_load(path, NULL, &sv->tmpl, &e)) die("chat template", &e);
     if (hr_chat_family_detect(sv->model, sv->tmpl, &sv->family, &e)) die("chat family", &e);
     sv->mx = hs_metrics_new();

@@ -11,7 +11,7 @@
 SERVE_SHARED := $(firstword $(wildcard ../shared /work/shared))
 REQUEST_CORPUS := $(sort $(wildcard fuzz/corpus/request/*))
 
-$(BUILD)/fuzz/request-model.gguf: $(BUILD)/genmodel
+$(BUILD)/fuzz/request-model.gguf: | $(BUILD)/genmodel
 	@mkdir -p $(dir $@)
 	$(BUILD)/genmodel --arch qwen2 --type q8_0 --vocab $(SERVE_SHARED)/vocab/ggml-vocab-qwen2.gguf -o $@.tmp >/dev/null
 	mv $@.tmp $@

@@ -72,8 +72,9 @@ static void swiglu(int64_t n, float *g, const float *u) {
     }
 }
 
-/* out[q] += w[q][i] * v[i] over the positions, each product rounded, then
- * added in position order: up to 4 queries share each converted V row. */
+/* out[q] += w[q][i] * v[i] over the positions in order, one fused
+ * multiply-add each: up to 6 queries x 64 values of accumulators share each
+ * widened V row. */
 static void wsum_f16(int64_t n, int nq, int npos, const float *w, size_t w_stride, const hr_f16 *v, size_t v_stride,
                      float *out, size_t out_stride) {
     for (int64_t d0 = 0; d0 < n; d0 += 64) {
@@ -81,14 +82,16 @@ static void wsum_f16(int64_t n, int nq, int npos, const float *w, size_t w_strid
         const int kn = (int)((n - d0 + 15) / 16 < 4 ? (n - d0 + 15) / 16 : 4);
         __mmask16 mk[4];
         for (int k = 0; k < 4; k++) mk[k] = k < kn ? tail_mask(n - d0 - 16 * k) : 0;
-        for (int q0 = 0; q0 < nq; q0 += 4) {
-            const int qn = nq - q0 < 4 ? nq - q0 : 4;
-            __m512 acc[4][4];
-            for (int q = 0; q < 4; q++)
+        const bool whole = kn == 4 && mk[3] == 0xFFFF; /* unmasked loads: masked ones cost more */
+        for (int q0 = 0; q0 < nq; q0 += 6) {
+            const int qn = nq - q0 < 6 ? nq - q0 : 6;
+            __m512 acc[6][4];
+            for (int q = 0; q < 6; q++)
                 for (int k = 0; k < 4; k++)
                     acc[q][k] = q < qn && k < kn ? _mm512_maskz_loadu_ps(mk[k], out + (size_t)(q0 + q) * out_stride + d0 + 16 * k)
                                                  : _mm512_setzero_ps();
-            const bool whole = kn == 4 && mk[3] == 0xFFFF; /* unmasked loads: masked ones cost more */
+            const float *wq[6];
+            for (int q = 0; q < 6; q++) wq[q] = w + (size_t)(q0 + (q < qn ? q : qn - 1)) * w_stride;
             for (int i = 0; i < npos; i++) {
                 const hr_f16 *vr = (const hr_f16 *)((const uint8_t *)v + (size_t)i * v_stride) + d0;
                 __m512 vv[4];
@@ -96,9 +99,9 @@ static void wsum_f16(int64_t n, int nq, int npos, const float *w, size_t w_strid
                     for (int k = 0; k < 4; k++) vv[k] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(vr + 16 * k)));
                 else
                     for (int k = 0; k < 4; k++) vv[k] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk[k], vr + 16 * k));
-                for (int q = 0; q < qn; q++) {
-                    const __m512 wq = _mm512_set1_ps(w[(size_t)(q0 + q) * w_stride + i]);
-                    for (int k = 0; k < kn; k++) acc[q][k] = _mm512_add_ps(acc[q][k], _mm512_mul_ps(wq, vv[k]));
+                for (int q = 0; q < 6; q++) {
+                    const __m512 b = _mm512_set1_ps(wq[q][i]);
+                    for (int k = 0; k < 4; k++) acc[q][k] = _mm512_fmadd_ps(b, vv[k], acc[q][k]);
                 }
             }
             for (int q = 0; q < qn; q++)
@@ -108,7 +111,18 @@ static void wsum_f16(int64_t n, int nq, int npos, const float *w, size_t w_strid
     }
 }
 
+static void round_f16(float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(x + i, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    if (i < n) {
+        const __mmask16 m = tail_mask(n - i);
+        _mm512_mask_storeu_ps(x + i, m, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i), _MM_FROUND_TO_NEAREST_INT)));
+    }
+}
+
 void hr_act_fill_avx512(hr_kernels *k) {
+    k->round_f16 = round_f16;
     k->exp_sum = exp_sum;
     k->swiglu = swiglu;
     k->wsum_f16 = wsum_f16;

@@ -24,15 +24,17 @@ void hr_wsum_f16_scalar(int64_t n, int nq, int npos, const float *w, size_t w_st
         for (int i = 0; i < npos; i++) {
             const float wi = w[(size_t)q * w_stride + i];
             const hr_f16 *vr = (const hr_f16 *)((const uint8_t *)v + (size_t)i * v_stride);
-            for (int64_t d = 0; d < n; d++) {
-                const float p = wi * hr_f16_to_f32(vr[d]); /* rounded on its own, as the SIMD forms do */
-                o[d] = o[d] + p;
-            }
+            for (int64_t d = 0; d < n; d++) o[d] = fmaf(wi, hr_f16_to_f32(vr[d]), o[d]); /* one rounding, as the SIMD FMA */
         }
     }
 }
 
+static void round_f16(float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] = hr_f16_to_f32(hr_f32_to_f16(x[i]));
+}
+
 void hr_act_fill_scalar(hr_kernels *k) {
+    k->round_f16 = round_f16;
     k->exp_sum = exp_sum;
     k->swiglu = swiglu;
     k->wsum_f16 = hr_wsum_f16_scalar;

@@ -35,9 +35,11 @@ typedef double (*hr_exp_sum_fn)(float *x, int64_t n, float max);
 typedef void (*hr_swiglu_fn)(int64_t n, float *g, const float *u);
 /* Attention's weighted sum of F16 value rows: out[q * out_stride + d] +=
  * w[q * w_stride + i] * v_i[d] for i < npos in position order and d < n,
- * each product rounded to float before it is added; v_i starts i * v_stride
+ * each as one fused multiply-add; v_i starts i * v_stride
  * bytes after v. Accumulates, so a ring buffer's two spans can follow each
  * other. */
+/* x[i] rounded to F16 (to nearest even) and widened back, in place. */
+typedef void (*hr_round_f16_fn)(float *x, int64_t n);
 typedef void (*hr_wsum_f16_fn)(int64_t n, int nq, int npos, const float *w, size_t w_stride, const hr_f16 *v,
                                size_t v_stride, float *out, size_t out_stride);
 /* Converts n floats to an activation row of the given type (Q8_0, Q8_1, Q8_K, F16, BF16, F32). */
@@ -69,6 +71,7 @@ typedef struct hr_kernels {
     hr_exp_sum_fn exp_sum;
     hr_swiglu_fn swiglu;
     hr_wsum_f16_fn wsum_f16;
+    hr_round_f16_fn round_f16;
 } hr_kernels;
 
 /* The activation row type a gemm of weight type t reads. */

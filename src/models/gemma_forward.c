@@ -217,7 +217,7 @@ static void attn_task(void *ctx, int ith, int nth) {
         if (kt == HR_TYPE_F16) {
             /* ggml multiplies F16 V by the probabilities rounded to F16; the
              * window's slots are at most two spans of the ring buffer */
-            for (int i = 0; i < nk; i++) scores[i] = tab[hr_f32_to_f16(scores[i])];
+            m->kernels.round_f16(scores, nk);
             const int s0 = lo % j->slots, n1 = nk < j->slots - s0 ? nk : j->slots - s0;
             m->kernels.wsum_f16(hd, 1, n1, scores, (size_t)nk, (const hr_f16 *)(j->vc + (size_t)s0 * j->row_bytes + head_off),
                                 j->row_bytes, acc, (size_t)hd);

@@ -143,7 +143,7 @@ static void attn_task(void *ctx, int ith, int nth) {
             for (int i = 0; i <= p; i++) row[i] *= inv;
             /* ggml multiplies F16 V by the probabilities rounded to F16 */
             if (kt == HR_TYPE_F16)
-                for (int i = 0; i <= p; i++) row[i] = tab[hr_f32_to_f16(row[i])];
+                m->kernels.round_f16(row, p + 1);
             for (int i = p + 1; i < npos; i++) row[i] = 0.0f;
         }
         if (kt == HR_TYPE_F16) {

@@ -432,6 +432,7 @@ hearth_status hs_serve(const hs_config *cfg, hearth_error *err) {
     st = hearth_model_load(cfg->model_path, &mp, &sv->model, err);
     if (!st && !hearth_model_has_tokenizer(sv->model))
         st = hr_fail(err, HEARTH_ERR_UNSUPPORTED, "%s has no tokenizer; serve needs one", cfg->model_path);
+    if (!st) sv->max_piece = hs_max_piece(sv->model);
     if (!st) st = hr_chat_template_load(cfg->model_path, cfg->chat_template, &sv->tmpl, err);
     if (!st) st = hr_chat_family_detect(sv->model, sv->tmpl, &sv->family, err);
     if (!st) st = hs_sched_new(sv->model, cfg->parallel, cfg->ctx_per_slot, cfg->queue_size, sv->mx, &sv->sched, err);

@@ -186,7 +186,30 @@ bool hs_render_chat_kw(hs_server *sv, json_t *messages, const json_t *kwargs, ch
     return true;
 }
 
+size_t hs_max_piece(const hearth_model *m) {
+    size_t mx = 0;
+    char buf[8];
+    for (int32_t id = 0; id < hearth_model_n_vocab(m); id++) {
+        int n = hearth_token_to_piece(m, id, true, buf, sizeof buf);
+        if (n > 0 && (size_t)n > mx) mx = (size_t)n;
+    }
+    return mx;
+}
+
 bool hs_tokenize_prompt(hs_server *sv, const char *text, bool add_special, hs_job *j, hs_reply *err) {
+    /* Tokenizing runs on the HTTP thread and costs about a microsecond a byte:
+     * a text that cannot fit is refused unread. Twice the longest token (and
+     * at least 4 bytes, an unknown character's token) leaves room for
+     * normalization, so nothing that fits is ever refused. */
+    size_t len = strlen(text), per = 2 * (sv->max_piece > 4 ? sv->max_piece : 4);
+    int32_t n_ctx = hs_sched_n_ctx(sv->sched);
+    if (sv->max_piece && len / per >= (size_t)n_ctx) {
+        *err = hs_reply_error(400, "invalid_request_error", "context_length_exceeded",
+                              "the prompt has %zu bytes, more than %zu tokens, but the context of a slot holds %d; "
+                              "nothing was truncated",
+                              len, len / per, n_ctx);
+        return false;
+    }
     hearth_error e = {0};
     int32_t *toks = NULL;
     size_t n = 0;

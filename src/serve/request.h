@@ -23,6 +23,8 @@ bool hs_render_chat_kw(hs_server *sv, json_t *messages, const json_t *kwargs, ch
 void hs_split_thinking(hs_server *sv, hs_job *j, const char *prompt);
 /* Tokenizes (special tokens parsed; BOS added when the model wants one and add_special) into j->prompt. */
 bool hs_tokenize_prompt(hs_server *sv, const char *text, bool add_special, hs_job *j, hs_reply *err);
+/* Bytes of the longest token text (special tokens rendered): a prompt of n bytes has at least n / max tokens. */
+size_t hs_max_piece(const hearth_model *m);
 /* Takes toks (malloc'd); a 400 naming the counts when it does not fit a slot's context. */
 bool hs_set_prompt(hs_server *sv, hs_job *j, int32_t *toks, size_t n, hs_reply *err);
 void hs_job_set_id(hs_server *sv, hs_job *j, const char *prefix);

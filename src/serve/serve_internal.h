@@ -152,6 +152,7 @@ typedef struct hs_server {
     atomic_uint_fast64_t next_id;
     long long load_time; /* Unix seconds the model finished loading */
     uint64_t file_size;
+    size_t max_piece; /* longest token text in bytes (hs_max_piece); 0: unknown */
 } hs_server;
 
 /* What a route answers: an immediate reply, or a submitted job. */

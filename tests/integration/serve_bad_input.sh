@@ -195,6 +195,13 @@ check(ok and u["prompt_tokens"] + u["completion_tokens"] <= 129 and u["completio
       f"max_tokens 2^31-1: expected a 'length' finish within the 128-token context, got {st} {str(js)[-200:]}")
 print(f"  max_tokens 2147483647: {u.get('completion_tokens')} tokens (context 128) in {dt:.2f} s")
 
+# ---- a prompt that cannot fit is refused without tokenizing it (the HTTP thread stays free) ----
+st, js, dt = post("/v1/completions", {"prompt": "a" * (4 << 20)})
+msg = js.get("error", {}).get("message", "") if isinstance(js, dict) else ""
+check(st == 400 and "bytes, more than" in msg, f"4 MB one-word prompt: {st} {str(js)[:200]}")
+check(dt < 2.0, f"4 MB one-word prompt took {dt:.2f} s to refuse")
+print(f"  4 MB prompt refused in {dt:.2f} s")
+
 # ---- oversized stop strings, wrong types ----
 expect_400(C, {"messages": MSGS, "stop": ["x" * 5000]}, "at most 1024 bytes", "5000-byte stop string")
 expect_400(C, {"messages": MSGS, "stop": ["a"] * 17}, "at most 16", "17 stop strings")

@@ -130,3 +130,24 @@ Test(act, wsum_f16_matches_scalar) {
         cr_assert(fabs(ref - o0[d]) < 1e-4, "wsum_f16 d=%d: %.9g vs %.9g", d, o0[d], ref);
     }
 }
+
+Test(act, round_f16_matches_scalar) {
+    hr_kernels k[3], sc;
+    hr_kernels_scalar(&sc);
+    int nk = simd_tables(k);
+    float a[1000], b[1000];
+    for (int i = 0; i < 1000; i++) a[i] = urand(-70000.0f, 70000.0f) * (i % 3 ? 1e-4f : 1.0f);
+    a[0] = 65520.0f; /* rounds up to infinity */
+    a[1] = 5.96e-8f; /* subnormal half */
+    a[2] = 1.0f + 0x1p-11f; /* a tie: to even */
+    memcpy(b, a, sizeof a);
+    sc.round_f16(a, 1000);
+    cr_assert(isinf(a[0]) && a[2] == 1.0f, "scalar rounding: %g %g", a[0], a[2]);
+    for (int ki = 0; ki < nk; ki++) {
+        float c[1000];
+        memcpy(c, b, sizeof c);
+        k[ki].round_f16(c, 999); /* a partial last vector */
+        cr_assert(!memcmp(a, c, 999 * sizeof(float)), "%s round_f16 differs", k[ki].isa_name);
+        cr_assert(c[999] == b[999], "%s round_f16 wrote past n", k[ki].isa_name);
+    }
+}
