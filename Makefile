@@ -106,4 +106,7 @@ bench: $(BENCH_TARGETS)
 clean:
 	rm -rf build build-*
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+# Header dependencies of every object the build makes (a test or tool built
+# against an older header would otherwise keep its stale object).
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_SRC:%.c=$(BUILD)/obj/%.d) $(TOOL_SRC:%.c=$(BUILD)/obj/%.d) \
+  $(wildcard $(BUILD)/obj/tests/*/*.d $(BUILD)/obj/bench/*.d $(BUILD)/obj/fuzz/*.d)

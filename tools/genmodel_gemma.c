@@ -17,12 +17,17 @@
  *
  * --logit-scale F multiplies the output projection (default 1): flatter
  * distributions for the quantized comparisons (tests/integration/oracle_gemma.sh).
+ *
+ * --shape gemma4-e2b writes Gemma 4 E2B's full-size text decoder for `make bench`
+ * (see build_e2b), at --type q4_k_m (llama.cpp's mixture) or any single type.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #include "gguf/gguf.h"
 #include "quantize/quant_mix.h"
@@ -160,8 +165,165 @@ static void copy_vocab(hr_gguf_writer *w, const hr_gguf *v, int64_t nv) {
     free(keep);
 }
 
+/* ------------------------------------------------ --shape gemma4-e2b (make bench)
+ *
+ * Gemma 4 E2B's text decoder at full size, from google/gemma-4-E2B's config.json
+ * (text_config) as llama.cpp's converter (conversion/gemma.py, Gemma4Model) writes it:
+ * 35 layers, hidden 1536, 8 query heads and 1 KV head on every layer (no
+ * num_global_key_value_heads, so a scalar head_count_kv), head size 256 on sliding and
+ * 512 on global layers, sliding window 512, layer_types four sliding then one global
+ * (globals at 4, 9, ..., 34), per-layer embeddings of 256, the last 20 layers reading
+ * earlier layers' KV (num_kv_shared_layers; they ship no attn_k / attn_v / attn_k_norm,
+ * as Google's quantized exports do), FFN 6144 doubled to 12288 on those 20 layers
+ * (use_double_wide_mlp), attention_k_eq_v false (globals keep attn_v), rope theta 1e6 on
+ * global layers (proportional, a quarter of the pairs rotating) and 1e4 on sliding ones,
+ * final logit soft-capping 30, context 131072, embeddings tied to the output, and the
+ * 262144-token vocabulary of ggml-vocab-gemma-4.gguf.
+ *
+ * --type q4_k_m is llama.cpp's Q4_K_M mixture (llama_tensor_get_type_impl in
+ * src/llama-quant.cpp): with tied embeddings both token_embd and per_layer_token_embd
+ * fall in its output/token-embedding case (Q6_K); attn_v (15 tensors, one per KV layer)
+ * and ffn_down (35) are Q6_K where use_more_bits picks their index; per_layer_model_proj
+ * is never quantized (kept F16, the converter's half precision); the rest Q4_K. */
+enum { E2B_NL = 35, E2B_EMBD = 1536, E2B_NHEAD = 8, E2B_HD_SWA = 256, E2B_HD = 512, E2B_PLE = 256,
+       E2B_SHARED = 20, E2B_FF = 6144, E2B_NV = 262144 };
+
+typedef struct e2b_job {
+    const gen *g;
+    const char *name;
+    hr_type t;
+    int64_t n, r0, r1;
+    float bias, std;
+    uint8_t *data;
+} e2b_job;
+
+/* Rows r0..r1 seeded as tensor3 seeds them. */
+static void *e2b_rows(void *arg) {
+    const e2b_job *j = arg;
+    float *row = malloc((size_t)j->n * sizeof *row);
+    if (!row) die("out of memory", NULL);
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = j->name; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    const size_t rb = hr_row_size(j->t, j->n);
+    for (int64_t r = j->r0; r < j->r1; r++) {
+        uint64_t st = j->g->seed * 0x9e3779b97f4a7c15ull ^ h ^ ((uint64_t)r * 0xd1b54a32d192ed03ull);
+        for (int64_t i = 0; i < j->n; i++) row[i] = j->bias + j->std * gauss(&st);
+        hr_type_traits_get(j->t)->from_float(row, j->data + (size_t)r * rb, j->n);
+    }
+    free(row);
+    return NULL;
+}
+
+/* tensor() with an explicit type and the rows split over threads (the embeddings alone
+ * are 2.7 billion values). */
+static void e2b_tensor(gen *g, const char *name, hr_type t, int64_t n, int64_t rows, float bias, float std) {
+    if (rows == 1) t = HR_TYPE_F32;
+    const size_t rb = hr_row_size(t, n);
+    if (rb == 0) die("row does not fit the type", name);
+    uint8_t *data = malloc(rb * (size_t)rows);
+    if (!data) die("out of memory", name);
+    enum { MAXT = 16 };
+    long nc = sysconf(_SC_NPROCESSORS_ONLN);
+    int nt = rows < 64 ? 1 : nc < 1 ? 1 : nc > MAXT ? MAXT : (int)nc;
+    pthread_t th[MAXT];
+    e2b_job jobs[MAXT];
+    for (int k = 0; k < nt; k++) {
+        jobs[k] = (e2b_job){.g = g, .name = name, .t = t, .n = n, .r0 = rows * k / nt, .r1 = rows * (k + 1) / nt,
+                            .bias = bias, .std = std, .data = data};
+        if (k < nt - 1 && pthread_create(&th[k], NULL, e2b_rows, &jobs[k])) die("pthread_create failed", name);
+    }
+    e2b_rows(&jobs[nt - 1]);
+    for (int k = 0; k < nt - 1; k++) pthread_join(th[k], NULL);
+    int64_t ne[2] = {n, rows};
+    if (hr_gguf_add_tensor(g->w, name, t, rows > 1 ? 2 : 1, ne, data, rb * (size_t)rows)) die("add tensor", name);
+    free(data);
+}
+
+static bool e2b_more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+static void build_e2b(gen *g, const char *arch, bool q4_k_m, const hr_gguf *voc) {
+    hr_gguf_writer *w = g->w;
+    const hr_type base = g->type, q6 = q4_k_m ? HR_TYPE_Q6_K : base;
+    char k[128];
+#define K(s) (snprintf(k, sizeof k, "%s." s, arch), k)
+    hr_gguf_set_str(w, "general.architecture", arch);
+    hr_gguf_set_str(w, "general.name", "hearth random gemma4-e2b");
+    if (q4_k_m) hr_gguf_set_u32(w, "general.file_type", 15);
+    if (hr_type_traits_get(base)->is_quantized) hr_gguf_set_u32(w, "general.quantization_version", 2);
+    hr_gguf_set_u32(w, K("context_length"), 131072);
+    hr_gguf_set_u32(w, K("embedding_length"), E2B_EMBD);
+    hr_gguf_set_u32(w, K("block_count"), E2B_NL);
+    hr_gguf_set_u32(w, K("attention.head_count"), E2B_NHEAD);
+    hr_gguf_set_u32(w, K("attention.head_count_kv"), 1);
+    hr_gguf_set_f32(w, K("attention.layer_norm_rms_epsilon"), 1e-6f);
+    hr_gguf_set_u32(w, K("attention.sliding_window"), 512);
+    hr_gguf_set_f32(w, K("rope.freq_base"), 1000000.0f);
+    hr_gguf_set_f32(w, K("rope.freq_base_swa"), 10000.0f);
+    int32_t n_ff[E2B_NL];
+    uint8_t swa[E2B_NL];
+    for (int l = 0; l < E2B_NL; l++) {
+        n_ff[l] = l < E2B_NL - E2B_SHARED ? E2B_FF : 2 * E2B_FF;
+        swa[l] = l % 5 != 4;
+    }
+    hr_gguf_set_arr(w, K("feed_forward_length"), HR_GGUF_INT32, n_ff, E2B_NL);
+    hr_gguf_set_arr(w, K("attention.sliding_window_pattern"), HR_GGUF_BOOL, swa, E2B_NL);
+    hr_gguf_set_u32(w, K("attention.key_length"), E2B_HD);
+    hr_gguf_set_u32(w, K("attention.value_length"), E2B_HD);
+    hr_gguf_set_u32(w, K("attention.key_length_swa"), E2B_HD_SWA);
+    hr_gguf_set_u32(w, K("attention.value_length_swa"), E2B_HD_SWA);
+    hr_gguf_set_u32(w, K("rope.dimension_count"), E2B_HD);
+    hr_gguf_set_u32(w, K("rope.dimension_count_swa"), E2B_HD_SWA);
+    hr_gguf_set_f32(w, K("final_logit_softcapping"), 30.0f);
+    hr_gguf_set_u32(w, K("embedding_length_per_layer_input"), E2B_PLE);
+    hr_gguf_set_u32(w, K("attention.shared_kv_layers"), E2B_SHARED);
+#undef K
+    copy_vocab(w, voc, E2B_NV);
+
+    const float in_std = 1.0f / sqrtf((float)E2B_EMBD);
+    e2b_tensor(g, "token_embd.weight", q6, E2B_EMBD, E2B_NV, 0.0f, 0.05f);
+    e2b_tensor(g, "per_layer_token_embd.weight", q6, (int64_t)E2B_PLE * E2B_NL, E2B_NV, 0.0f, 0.5f);
+    e2b_tensor(g, "per_layer_model_proj.weight", q4_k_m ? HR_TYPE_F16 : base, E2B_EMBD, (int64_t)E2B_PLE * E2B_NL,
+               0.0f, in_std);
+    e2b_tensor(g, "per_layer_proj_norm.weight", HR_TYPE_F32, E2B_PLE, 1, 1.0f, 0.1f);
+    e2b_tensor(g, "output_norm.weight", HR_TYPE_F32, E2B_EMBD, 1, 1.0f, 0.1f);
+    /* Proportional RoPE on the global layers: 64 of the 256 pairs rotate, the rest are held by 1e30. */
+    float rf[E2B_HD / 2];
+    for (int i = 0; i < E2B_HD / 2; i++) rf[i] = i < E2B_HD / 8 ? 1.0f : 1e30f;
+    tensor_data(g, "rope_freqs.weight", rf, E2B_HD / 2);
+    char nm[96];
+#define N(s) (snprintf(nm, sizeof nm, "blk.%d." s, l), nm)
+    for (int l = 0; l < E2B_NL; l++) {
+        const int64_t hd = swa[l] ? E2B_HD_SWA : E2B_HD, dq = E2B_NHEAD * hd, ff = n_ff[l];
+        const bool has_kv = l < E2B_NL - E2B_SHARED;
+        e2b_tensor(g, N("attn_norm.weight"), HR_TYPE_F32, E2B_EMBD, 1, 1.0f, 0.1f);
+        e2b_tensor(g, N("attn_q.weight"), base, E2B_EMBD, dq, 0.0f, in_std);
+        if (has_kv) {
+            e2b_tensor(g, N("attn_k.weight"), base, E2B_EMBD, hd, 0.0f, in_std);
+            /* attn_v's index is the layer's: every KV layer has one. */
+            e2b_tensor(g, N("attn_v.weight"), e2b_more_bits(l, E2B_NL - E2B_SHARED) ? q6 : base, E2B_EMBD, hd, 0.0f,
+                       in_std);
+            e2b_tensor(g, N("attn_k_norm.weight"), HR_TYPE_F32, hd, 1, 1.0f, 0.1f);
+        }
+        e2b_tensor(g, N("attn_q_norm.weight"), HR_TYPE_F32, hd, 1, 0.15f, 0.02f);
+        e2b_tensor(g, N("attn_output.weight"), base, dq, E2B_EMBD, 0.0f, 1.0f / sqrtf((float)dq));
+        e2b_tensor(g, N("post_attention_norm.weight"), HR_TYPE_F32, E2B_EMBD, 1, 1.0f, 0.1f);
+        e2b_tensor(g, N("ffn_norm.weight"), HR_TYPE_F32, E2B_EMBD, 1, 1.0f, 0.1f);
+        e2b_tensor(g, N("ffn_gate.weight"), base, E2B_EMBD, ff, 0.0f, in_std);
+        e2b_tensor(g, N("ffn_up.weight"), base, E2B_EMBD, ff, 0.0f, in_std);
+        e2b_tensor(g, N("ffn_down.weight"), e2b_more_bits(l, E2B_NL) ? q6 : base, ff, E2B_EMBD, 0.0f,
+                   1.0f / sqrtf((float)ff));
+        e2b_tensor(g, N("post_ffw_norm.weight"), HR_TYPE_F32, E2B_EMBD, 1, 1.0f, 0.1f);
+        float os = 0.5f;
+        tensor_data(g, N("layer_output_scale.weight"), &os, 1);
+        e2b_tensor(g, N("inp_gate.weight"), base, E2B_EMBD, E2B_PLE, 0.0f, in_std);
+        e2b_tensor(g, N("proj.weight"), base, E2B_PLE, E2B_EMBD, 0.0f, 1.0f / sqrtf((float)E2B_PLE));
+        e2b_tensor(g, N("post_norm.weight"), HR_TYPE_F32, E2B_EMBD, 1, 1.0f, 0.1f);
+    }
+#undef N
+}
+
 int main(int argc, char **argv) {
-    const char *arch = "gemma3", *variant = "dense", *vocab = NULL, *outp = NULL, *type = "f32";
+    const char *arch = "gemma3", *variant = "dense", *vocab = NULL, *outp = NULL, *type = "f32", *shape = NULL;
     int64_t nv = 4096, n_ctx = 512;
     uint64_t seed = 1;
     float logit_scale = 1.0f;
@@ -175,9 +337,14 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--ctx")) n_ctx = atoll(argv[i + 1]);
         else if (!strcmp(argv[i], "--seed")) seed = strtoull(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--logit-scale")) logit_scale = strtof(argv[i + 1], NULL);
+        else if (!strcmp(argv[i], "--shape")) shape = argv[i + 1];
         else die("unknown option", argv[i]);
     }
-    if (!vocab || !outp) die("usage: genmodel_gemma --arch gemma3|gemma4 [--variant dense|ple|shared|moe|moe-split] [--type T] [--seed N] [--logit-scale F] [--n-vocab N] [--ctx N] --vocab V.gguf -o OUT.gguf", NULL);
+    if (!vocab || !outp) die("usage: genmodel_gemma --arch gemma3|gemma4 [--variant dense|ple|shared|moe|moe-split] [--type T] [--seed N] [--logit-scale F] [--n-vocab N] [--ctx N] [--shape gemma4-e2b [--type q4_k_m]] --vocab V.gguf -o OUT.gguf", NULL);
+    const bool q4_k_m = !strcasecmp(type, "q4_k_m");
+    if (q4_k_m) type = "q4_K";
+    if (shape && (strcmp(shape, "gemma4-e2b") || strcmp(arch, "gemma4"))) die("--shape gemma4-e2b (with --arch gemma4) is the only shape", shape);
+    if (q4_k_m && !shape) die("--type q4_k_m needs --shape", NULL);
     const bool v4 = !strcmp(arch, "gemma4");
     if (!v4 && strcmp(arch, "gemma3")) die("unknown architecture", arch);
     if (n_ctx < 16 || n_ctx > (1 << 24)) die("--ctx out of range", NULL);
@@ -198,6 +365,13 @@ int main(int argc, char **argv) {
     if (hr_gguf_find_key(voc, "tokenizer.ggml.tokens") >= 0 && hr_gguf_arr_len(voc, hr_gguf_find_key(voc, "tokenizer.ggml.tokens")) < (uint64_t)nv)
         nv = (int64_t)hr_gguf_arr_len(voc, hr_gguf_find_key(voc, "tokenizer.ggml.tokens"));
 
+    if (shape) {
+        build_e2b(&g, arch, q4_k_m, voc);
+        if (hr_gguf_write_file(g.w, outp, &err)) die(err.message, NULL);
+        hr_gguf_writer_free(g.w);
+        hr_gguf_close(voc);
+        return 0;
+    }
     hr_gguf_writer *w = g.w;
     char k[128];
 #define K(s) (snprintf(k, sizeof k, "%s." s, arch), k)

@@ -6,6 +6,11 @@
  * --n-vocab tokens. Written through src/gguf's writer.
  *
  *   genmodel_hybrid --arch qwen3moe --type q4_K --vocab V.gguf --n-vocab 4096 -o out.gguf
+ *
+ * --shape qwen35-2b | nemotron-h-small writes a full-size benchmark model (see
+ * bench_shape) instead of the tiny test one; --type q4_k_m then gives llama.cpp's
+ * Q4_K_M mixture. A vocabulary shorter than the shape's is padded with unused
+ * tokens, so the output matrix has the real model's size.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gguf/gguf.h"
 #include "tensor/types.h"
@@ -36,15 +42,6 @@ static void check(hearth_status st, const char *what) {
     if (st != HEARTH_OK) die("writer failed at %s", what);
 }
 
-typedef struct opts {
-    const char *arch, *out, *vocab;
-    hr_type type;
-    uint32_t ftype;
-    uint64_t seed;
-    int64_t n_vocab;
-    float out_gain; /* final norm gain: the logits' spread */
-} opts;
-
 typedef struct shape {
     int64_t n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_ctx;
     int64_t n_expert, n_expert_used, n_ff_exp, n_ff_shexp;
@@ -52,7 +49,53 @@ typedef struct shape {
     const char *pattern; /* nemotron_h: per layer M (Mamba-2), A (attention), F (MLP) */
     int64_t ssm_inner;
     float rope_base, eps;
+    /* Benchmark shapes: the real vocabulary size (the token list is padded up to it),
+     * embeddings tied to the output, M-RoPE sections as the real file has them (else derived). */
+    int64_t n_vocab;
+    bool tied;
+    int32_t sections[4];
 } shape;
+
+typedef struct opts {
+    const char *arch, *out, *vocab, *shape_name;
+    hr_type type;
+    uint32_t ftype;
+    bool q4_k_m; /* llama.cpp's Q4_K_M mixture over base type Q4_K */
+    const shape *s;
+    uint64_t seed;
+    int64_t n_vocab;
+    float out_gain; /* final norm gain: the logits' spread */
+} opts;
+
+static bool use_more_bits(int64_t i, int64_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+/* Layers before il of the given pattern kind, or il itself without a pattern. */
+static int64_t count_before(const shape *s, int64_t il, char kind) {
+    if (!s->pattern) return il;
+    int64_t n = 0;
+    for (int64_t i = 0; i < il; i++) n += s->pattern[i] == kind;
+    return n;
+}
+
+/* The type llama.cpp's Q4_K_M gives a tensor (llama_tensor_get_type_impl in
+ * src/llama-quant.cpp): the output (or the embeddings, when tied) Q6_K; the
+ * V-like tensors (attn_v, and qwen35's fused attn_qkv, counted together in file
+ * order: one per layer there) and ffn_down Q6_K where use_more_bits picks their
+ * running index (ffn_down's total is the layer count even where only MLP layers
+ * have one, as in nemotron_h); everything else Q4_K. */
+static hr_type q4_k_m_type(const opts *o, const char *name) {
+    const shape *s = o->s;
+    if (!strcmp(name, "output.weight") || (s->tied && !strcmp(name, "token_embd.weight"))) return HR_TYPE_Q6_K;
+    int il = -1;
+    if (sscanf(name, "blk.%d.", &il) != 1 || il < 0) return HR_TYPE_Q4_K;
+    if (strstr(name, "attn_v.weight") || strstr(name, "attn_qkv.weight")) {
+        int64_t n = s->pattern ? count_before(s, s->n_layer, 'A') : s->n_layer;
+        if (use_more_bits(count_before(s, il, 'A'), n)) return HR_TYPE_Q6_K;
+    } else if (strstr(name, "ffn_down.weight")) {
+        if (use_more_bits(count_before(s, il, 'F'), s->n_layer)) return HR_TYPE_Q6_K;
+    }
+    return HR_TYPE_Q4_K;
+}
 
 /* ------------------------------------------------------------- tensors */
 
@@ -61,6 +104,7 @@ typedef struct shape {
 static void add(hr_gguf_writer *w, const opts *o, const char *name, bool quantize, int nd, int64_t ne0, int64_t ne1,
                 int64_t ne2, float mean, float std) {
     hr_type t = quantize && nd > 1 ? o->type : HR_TYPE_F32;
+    if (quantize && nd > 1 && o->q4_k_m) t = q4_k_m_type(o, name);
     const hr_type_traits *tr = hr_type_traits_get(t);
     int64_t rows = ne1 * ne2;
     size_t rs = hr_row_size(t, ne0);
@@ -128,7 +172,7 @@ static void build_qwen35(hr_gguf_writer *w, const opts *o, const shape *s) {
 #undef T
     }
     add(w, o, "output_norm.weight", false, 1, d, 1, 1, o->out_gain, 0.1f * o->out_gain);
-    add(w, o, "output.weight", true, 2, d, o->n_vocab, 1, 0.0f, in_std);
+    if (!s->tied) add(w, o, "output.weight", true, 2, d, o->n_vocab, 1, 0.0f, in_std);
 }
 
 /* Nemotron-H: one mixer per layer as the pattern says. */
@@ -270,8 +314,9 @@ static void metadata(hr_gguf_writer *w, const opts *o, const shape *s) {
     }
     check(hr_gguf_set_f32(w, K("rope.freq_base"), s->rope_base), "rope");
     if (s->ssm_state) {
-        const int32_t sections[4] = {(int32_t)(s->n_rot / 2 - 2 * (s->n_rot / 6)), (int32_t)(s->n_rot / 6),
-                                     (int32_t)(s->n_rot / 6), 0};
+        int32_t sections[4] = {(int32_t)(s->n_rot / 2 - 2 * (s->n_rot / 6)), (int32_t)(s->n_rot / 6),
+                               (int32_t)(s->n_rot / 6), 0};
+        if (s->sections[0]) memcpy(sections, s->sections, sizeof sections);
         check(hr_gguf_set_u32(w, K("rope.dimension_count"), (uint32_t)s->n_rot), "n_rot");
         check(hr_gguf_set_arr(w, K("rope.dimension_sections"), HR_GGUF_INT32, sections, 4), "sections");
         check(hr_gguf_set_u32(w, K("ssm.conv_kernel"), (uint32_t)s->ssm_conv), "conv");
@@ -289,7 +334,9 @@ static void metadata(hr_gguf_writer *w, const opts *o, const shape *s) {
 #undef K
 }
 
-/* tokenizer.* keys of the vocabulary file, token arrays cut to n_vocab, special ids beyond dropped. */
+/* tokenizer.* keys of the vocabulary file, token arrays cut to n_vocab, special ids beyond dropped;
+ * token arrays shorter than n_vocab are padded with unused tokens (normal type, score 0, never
+ * produced by the merges), as the real models pad their vocabularies. */
 static void copy_vocab(hr_gguf_writer *w, const hr_gguf *g, int64_t nv) {
     hearth_error err = {0};
     for (int64_t i = 0; i < hr_gguf_n_kv(g); i++) {
@@ -302,12 +349,29 @@ static void copy_vocab(hr_gguf_writer *w, const hr_gguf *g, int64_t nv) {
             bool tok = !strcmp(k, "tokenizer.ggml.tokens") || !strcmp(k, "tokenizer.ggml.scores") ||
                        !strcmp(k, "tokenizer.ggml.token_type");
             if (tok && n > (uint64_t)nv) n = (uint64_t)nv;
+            const uint64_t n_out = tok && n < (uint64_t)nv ? (uint64_t)nv : n;
             if (at == HR_GGUF_STRING) {
-                const char **strs = malloc((n ? n : 1) * sizeof *strs);
-                if (!strs) die("out of memory");
+                const char **strs = malloc((n_out ? n_out : 1) * sizeof *strs);
+                char *pad = malloc((n_out - n) * 40 + 1);
+                if (!strs || !pad) die("out of memory");
                 for (uint64_t j = 0; j < n; j++) strs[j] = hr_gguf_arr_str(g, i, j).ptr;
-                check(hr_gguf_set_arr_str(w, k, strs, n), k);
+                for (uint64_t j = n; j < n_out; j++) {
+                    char *p = pad + (j - n) * 32;
+                    snprintf(p, 40, "<|hearth_pad_%" PRIu64 "|>", j);
+                    strs[j] = p;
+                }
+                check(hr_gguf_set_arr_str(w, k, strs, n_out), k);
                 free(strs);
+                free(pad);
+            } else if (at != HR_GGUF_ARRAY && n_out > n) {
+                const size_t es = at == HR_GGUF_FLOAT32 || at == HR_GGUF_INT32 || at == HR_GGUF_UINT32 ? 4 : 0;
+                if (!es) die("%s: cannot pad an array of type %d", k, (int)at);
+                uint8_t *buf = calloc(n_out, es);
+                if (!buf) die("out of memory");
+                memcpy(buf, hr_gguf_arr_data(g, i), n * es);
+                for (uint64_t j = n; j < n_out && at != HR_GGUF_FLOAT32; j++) memcpy(buf + j * es, &(int32_t){1}, es);
+                check(hr_gguf_set_arr(w, k, at, buf, n_out), k);
+                free(buf);
             } else if (at != HR_GGUF_ARRAY) {
                 check(hr_gguf_set_arr(w, k, at, hr_gguf_arr_data(g, i), n), k);
             }
@@ -325,6 +389,43 @@ static void copy_vocab(hr_gguf_writer *w, const hr_gguf *g, int64_t nv) {
             check(t == HR_GGUF_UINT32 ? hr_gguf_set_u32(w, k, (uint32_t)v) : hr_gguf_set_i32(w, k, (int32_t)v), k);
         }
     }
+}
+
+/* Full-size shapes for `make bench`.
+ *
+ * qwen35-2b: Qwen3.5-2B as its GGUF states it (unsloth/Qwen3.5-2B-GGUF, llama.cpp's
+ * metadata dump): 24 layers, every 4th gated attention (8 query heads, 2 KV heads of
+ * 256, rope on 64 dims, M-RoPE sections 11/11/10), the rest Gated DeltaNet (16 key and
+ * 16 value heads of 128, conv kernel 4), hidden 2048, FFN 6144, vocabulary 248320,
+ * embeddings tied to the output, context 262144.
+ *
+ * nemotron-h-small: a scaled Nemotron-H. The layer pattern is Nemotron-H-4B-Base-8K's
+ * (hybrid_override_pattern M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M-: 24
+ * Mamba-2, 4 attention, 24 squared-ReLU MLP layers; NVIDIA's Megatron-Bridge docs), as
+ * are the head sizes (Mamba-2 heads of 64 with state 128, 8 groups, conv 4; attention
+ * heads of 128, no rope) and the 131072-token vocabulary with an untied output; the
+ * widths are half the 4B's (hidden 1536 instead of 3072, 56 Mamba-2 heads instead of
+ * 112, 16 query / 4 KV heads instead of 32 / 8, FFN 6144 instead of 12288), about 1.3B
+ * parameters, so that a 16K-token context fills in minutes on a small CPU. Context
+ * 131072 (Nemotron-H-4B-Instruct-128K's). */
+static shape bench_shape(const char *arch, const char *name) {
+    if (!strcmp(name, "qwen35-2b") && !strcmp(arch, "qwen35"))
+        return (shape){.n_embd = 2048, .n_layer = 24, .n_head = 8, .n_head_kv = 2, .head_dim = 256, .n_ff = 6144,
+                       .n_ctx = 262144, .n_rot = 64, .ssm_conv = 4, .ssm_state = 128, .ssm_groups = 16,
+                       .ssm_v_heads = 16, .attn_interval = 4, .rope_base = 10000000.0f, .eps = 1e-6f,
+                       .n_vocab = 248320, .tied = true, .sections = {11, 11, 10, 0}};
+    if (!strcmp(name, "nemotron-h-small") && !strcmp(arch, "nemotron_h")) {
+        static char pattern[64];
+        const char *hf = "M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M-";
+        size_t n = strlen(hf);
+        for (size_t i = 0; i < n; i++) pattern[i] = hf[i] == 'M' ? 'M' : hf[i] == '*' ? 'A' : 'F';
+        pattern[n] = 0;
+        return (shape){.n_embd = 1536, .n_layer = (int64_t)n, .n_head = 16, .n_head_kv = 4, .head_dim = 128,
+                       .n_ff = 6144, .n_ctx = 131072, .ssm_conv = 4, .ssm_state = 128, .ssm_groups = 8,
+                       .ssm_v_heads = 56, .ssm_inner = 56 * 64, .pattern = pattern, .eps = 1e-5f,
+                       .n_vocab = 131072};
+    }
+    die("unknown shape '%s' for architecture %s", name, arch);
 }
 
 static int64_t parse_int(const char *flag, const char *s, int64_t min, int64_t max) {
@@ -349,18 +450,22 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--seed")) o.seed = (uint64_t)parse_int(a, v, 0, INT64_MAX);
         else if (!strcmp(a, "--n-vocab")) o.n_vocab = parse_int(a, v, 16, 1 << 24);
         else if (!strcmp(a, "--logit-scale")) o.out_gain = (float)parse_int(a, v, 1, 64);
+        else if (!strcmp(a, "--shape")) o.shape_name = v;
         else die("unknown option '%s'", a);
     }
     if (!o.arch || !o.vocab || !o.out)
-        die("usage: genmodel_hybrid --arch qwen3moe|qwen2moe|qwen35|qwen35moe|nemotron_h|nemotron_h_moe --vocab V.gguf -o OUT [--type T] [--seed N] [--n-vocab N] [--logit-scale N]");
+        die("usage: genmodel_hybrid --arch qwen3moe|qwen2moe|qwen35|qwen35moe|nemotron_h|nemotron_h_moe --vocab V.gguf -o OUT [--type T|q4_k_m] [--seed N] [--n-vocab N] [--logit-scale N] [--shape qwen35-2b|nemotron-h-small]");
     static const struct { hr_type t; uint32_t ftype; } ftypes[] = {
         {HR_TYPE_F32, 0}, {HR_TYPE_F16, 1}, {HR_TYPE_Q4_0, 2}, {HR_TYPE_Q8_0, 7}, {HR_TYPE_Q4_K, 15}, {HR_TYPE_Q6_K, 18},
     };
+    o.q4_k_m = !strcasecmp(type, "q4_k_m");
+    if (o.q4_k_m) type = "q4_K";
     if (!hr_type_from_name(type, &o.type)) die("unknown type '%s'", type);
     bool found = false;
     for (size_t i = 0; i < sizeof ftypes / sizeof ftypes[0]; i++)
         if (ftypes[i].t == o.type) o.ftype = ftypes[i].ftype, found = true;
     if (!found) die("type '%s' is not one genmodel_hybrid writes", type);
+    if (o.q4_k_m && !o.shape_name) die("--type q4_k_m needs a --shape");
 
     shape s;
     if (!strcmp(o.arch, "qwen3moe")) {
@@ -391,13 +496,16 @@ int main(int argc, char **argv) {
     } else {
         die("unknown architecture '%s'", o.arch);
     }
+    if (o.shape_name) s = bench_shape(o.arch, o.shape_name);
+    o.s = &s;
 
     hr_gguf *voc = NULL;
     hearth_error err = {0};
     if (hr_gguf_open(o.vocab, &voc, &err)) die("%s", err.message);
     int64_t ti = hr_gguf_find_key(voc, "tokenizer.ggml.tokens");
     if (ti < 0 || hr_gguf_kv_type(voc, ti) != HR_GGUF_ARRAY) die("%s: no tokenizer.ggml.tokens", o.vocab);
-    if ((uint64_t)o.n_vocab > hr_gguf_arr_len(voc, ti)) o.n_vocab = (int64_t)hr_gguf_arr_len(voc, ti);
+    if (s.n_vocab) o.n_vocab = s.n_vocab;
+    else if ((uint64_t)o.n_vocab > hr_gguf_arr_len(voc, ti)) o.n_vocab = (int64_t)hr_gguf_arr_len(voc, ti);
 
     hr_gguf_writer *w = hr_gguf_writer_new();
     if (!w) die("out of memory");

@@ -129,8 +129,8 @@ hearth_status hearth_sessions_decode(hearth_session *const *ss, const int32_t *t
         for (size_t k = 0; k < i; k++)
             if (ss[k] == ss[i]) return hr_fail(err, HEARTH_ERR_INVALID, "session %zu appears twice", i);
     }
-    /* The hybrids (Gated DeltaNet, Mamba-2) have their own forward passes: one session at a time. */
-    if (n == 1 || m->nemotron || m->qwen35) {
+    /* The hybrids (Gated DeltaNet, Mamba-2) and Gemma have their own forward passes: one session at a time. */
+    if (n == 1 || m->nemotron || m->qwen35 || m->gemma) {
         for (size_t i = 0; i < n; i++) {
             hearth_status st = hearth_session_eval(ss[i], tokens + i, 1, err);
             if (st) return st;

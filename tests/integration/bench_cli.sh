@@ -9,7 +9,15 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 grep -Eq '^pp8: [0-9.]+ tok/s$' "$tmp/out"
 grep -Eq '^tg4: [0-9.]+ tok/s, weight reads [0-9.]+ GB/s$' "$tmp/out"
 grep -Eq '^peak RSS: [0-9.]+ MiB$' "$tmp/out"
-for args in "-m $tmp/missing.gguf" "-m $tmp/m.gguf -p x" "-m $tmp/m.gguf --bogus 1" "-p 8"; do
+# -d: both tests after a filled context, named as llama-bench names them.
+"$HEARTH" bench -m "$tmp/m.gguf" -p 8 -n 4 -d 40 -t 1 > "$tmp/out"
+grep -Eq '^pp8 @ d40: [0-9.]+ tok/s$' "$tmp/out"
+grep -Eq '^tg4 @ d40: [0-9.]+ tok/s, weight reads [0-9.]+ GB/s$' "$tmp/out"
+# A recurrent hybrid: generation only, after its state has taken 40 tokens.
+"$BUILD/genmodel_hybrid" --arch qwen35 --n-vocab 512 --vocab "$root/../shared/vocab/ggml-vocab-qwen35.gguf" -o "$tmp/h.gguf"
+"$HEARTH" bench -m "$tmp/h.gguf" -p 0 -n 4 -d 40 -t 1 > "$tmp/out"
+grep -Eq '^tg4 @ d40: [0-9.]+ tok/s' "$tmp/out" && ! grep -q '^pp' "$tmp/out"
+for args in "-m $tmp/missing.gguf" "-m $tmp/m.gguf -p x" "-m $tmp/m.gguf --bogus 1" "-p 8" "-m $tmp/m.gguf -d -1"; do
   rc=0; "$HEARTH" bench $args >/dev/null 2>"$tmp/err" || rc=$?
   [ "$rc" -eq 1 ] && [ "$(wc -l < "$tmp/err")" -le 2 ] || { echo "bench $args: exit $rc"; cat "$tmp/err"; exit 1; }
 done
