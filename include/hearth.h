@@ -121,6 +121,13 @@ void hearth_session_reset(hearth_session *s);
  * is validated first: on error no session changes. */
 hearth_status hearth_sessions_decode(hearth_session *const *sessions, const int32_t *tokens, size_t n,
                                      hearth_error *err);
+/* The same with any number of tokens per session: appends tokens[i][0..counts[i]) to
+ * sessions[i] (distinct sessions of one model) in as few forward passes as their batch
+ * sizes allow, e.g. several clients' prompts together with others' next tokens, and leaves
+ * each session's logits after its last token. Results equal hearth_session_eval's up to
+ * float summation order. Validated first: on error no session changes. */
+hearth_status hearth_sessions_eval(hearth_session *const *sessions, const int32_t *const *tokens, const size_t *counts,
+                                   size_t n, hearth_error *err);
 
 typedef struct hearth_sampler_params {
     float temperature;       /* <= 0: greedy */

@@ -50,8 +50,9 @@ struct hs_sched {
     atomic_int active;
     atomic_llong kv_used;
     uint64_t use_counter;
-    hearth_session **dec_sess; /* per-step decode batch */
-    int32_t *dec_tok;
+    hearth_session **dec_sess; /* per-step batch: sessions, their tokens and counts */
+    const int32_t **dec_toks;
+    size_t *dec_cnt;
     hr_chat_family fam;
     int32_t *force; /* tests only: the first tokens of every generation */
     size_t n_force;
@@ -231,20 +232,6 @@ static bool cache_append(slot *sl, const int32_t *t, size_t n) {
     return true;
 }
 
-static void prompt_step(hs_sched *s, slot *sl) {
-    hs_job *j = sl->job;
-    hearth_error err = {0};
-    size_t done = sl->n_cache, n = j->n_prompt - done;
-    if (n > PROMPT_CHUNK) n = PROMPT_CHUNK;
-    if (hearth_session_eval(sl->sess, j->prompt + done, n, &err)) {
-        /* the session is unchanged on error, so the cache mirror stays right */
-        finish(s, sl, "error", err.message);
-        return;
-    }
-    cache_append(sl, j->prompt + done, n);
-    if (sl->n_cache == j->n_prompt) sl->st = SLOT_GEN;
-}
-
 /* Samples the next token of a generating slot; true when it goes on (token in sl->next_tok). */
 static bool sample_step(hs_sched *s, slot *sl) {
     hs_job *j = sl->job;
@@ -297,24 +284,24 @@ static bool sample_step(hs_sched *s, slot *sl) {
 
 /* One token for every generating slot, all in one batched pass; if that fails
  * (nothing changed then), slot by slot so that only the failing one ends. */
-static void decode_step(hs_sched *s, slot **list, int n) {
+/* One forward pass for the step: the next prompt chunk of every slot still
+ * reading its prompt together with the next token of every generating slot
+ * (list[0..n), tokens tok[i][0..cnt[i])), so new clients' prompts share the
+ * weight reads with the others' decoding. */
+static void eval_step(hs_sched *s, slot **list, const int32_t **tok, size_t *cnt, int n) {
     if (!n) return;
     hearth_error err = {0};
-    for (int i = 0; i < n; i++) {
-        s->dec_sess[i] = list[i]->sess;
-        s->dec_tok[i] = list[i]->next_tok;
-    }
-    if (hearth_sessions_decode(s->dec_sess, s->dec_tok, (size_t)n, &err) == HEARTH_OK) {
-        for (int i = 0; i < n; i++) cache_append(list[i], &list[i]->next_tok, 1);
-        return;
-    }
+    for (int i = 0; i < n; i++) s->dec_sess[i] = list[i]->sess;
+    bool ok = hearth_sessions_eval(s->dec_sess, tok, cnt, (size_t)n, &err) == HEARTH_OK;
     for (int i = 0; i < n; i++) {
         slot *sl = list[i];
-        if (hearth_session_eval(sl->sess, &sl->next_tok, 1, &err)) {
+        /* on a failed batch (the sessions are unchanged) each slot goes alone, so one bad slot fails alone */
+        if (!ok && hearth_session_eval(sl->sess, tok[i], cnt[i], &err)) {
             finish(s, sl, "error", err.message);
             continue;
         }
-        cache_append(sl, &sl->next_tok, 1);
+        cache_append(sl, tok[i], cnt[i]);
+        if (sl->st == SLOT_PROMPT && sl->n_cache == sl->job->n_prompt) sl->st = SLOT_GEN;
     }
 }
 
@@ -389,14 +376,21 @@ static void *loop(void *arg) {
             slot *sl = &s->slots[i];
             if (sl->st != SLOT_IDLE && client_gone(sl->job)) finish(s, sl, "cancelled", NULL);
         }
-        for (int i = 0; i < s->n_slots; i++)
-            if (s->slots[i].st == SLOT_PROMPT) prompt_step(s, &s->slots[i]);
         int n = 0;
         for (int i = 0; i < s->n_slots; i++) {
             slot *sl = &s->slots[i];
-            if (sl->st == SLOT_GEN && sample_step(s, sl)) list[n++] = sl;
+            if (sl->st == SLOT_PROMPT) {
+                const size_t done = sl->n_cache, left = sl->job->n_prompt - done;
+                list[n] = sl;
+                s->dec_toks[n] = sl->job->prompt + done;
+                s->dec_cnt[n++] = left < PROMPT_CHUNK ? left : PROMPT_CHUNK;
+            } else if (sl->st == SLOT_GEN && sample_step(s, sl)) {
+                list[n] = sl;
+                s->dec_toks[n] = &sl->next_tok;
+                s->dec_cnt[n++] = 1;
+            }
         }
-        decode_step(s, list, n);
+        eval_step(s, list, s->dec_toks, s->dec_cnt, n);
         update_kv_gauge(s);
     }
     free(list);
@@ -422,8 +416,9 @@ hearth_status hs_sched_new(hearth_model *m, int n_slots, int32_t n_ctx, int queu
     s->slots = calloc((size_t)n_slots, sizeof *s->slots);
     s->queue = calloc((size_t)queue_cap, sizeof *s->queue);
     s->dec_sess = calloc((size_t)n_slots, sizeof *s->dec_sess);
-    s->dec_tok = calloc((size_t)n_slots, sizeof *s->dec_tok);
-    if (!s->slots || !s->queue || !s->dec_sess || !s->dec_tok) {
+    s->dec_toks = calloc((size_t)n_slots, sizeof *s->dec_toks);
+    s->dec_cnt = calloc((size_t)n_slots, sizeof *s->dec_cnt);
+    if (!s->slots || !s->queue || !s->dec_sess || !s->dec_toks || !s->dec_cnt) {
         hs_sched_free(s);
         return hr_fail(err, HEARTH_ERR_NOMEM, "out of memory");
     }
@@ -483,7 +478,8 @@ void hs_sched_free(hs_sched *s) {
     free(s->slots);
     free(s->queue);
     free(s->dec_sess);
-    free(s->dec_tok);
+    free(s->dec_toks);
+    free(s->dec_cnt);
     free(s->force);
     free(s);
 }

@@ -283,6 +283,39 @@ static void check_arch(tmodel *m, int n_threads) {
     cr_assert_eq(hearth_session_eval(s, bad, 2, &err), HEARTH_ERR_RANGE);
     cr_assert(strstr(err.message, "out of range"));
     cr_assert_eq(hearth_session_n_past(s), NTOK);
+
+    /* Several sessions in one pass (hearth_sessions_eval): a prompt chunk, a
+     * longer one and single tokens together give each session exactly what it
+     * gets alone. Then a bad token id refuses the whole batch, changing nothing. */
+    hearth_session *ss[3];
+    for (int i = 0; i < 3; i++) cr_assert_eq(hearth_session_new(hm, &sp, &ss[i], &err), HEARTH_OK, "%s", err.message);
+    cr_assert_eq(hearth_session_eval(ss[2], toks, 2, &err), HEARTH_OK);
+    const int32_t *tp[3] = {toks, toks + 1, toks + 2};
+    size_t cnt[3] = {3, NTOK - 1, 1};
+    cr_assert_eq(hearth_sessions_eval(ss, tp, cnt, 3, &err), HEARTH_OK, "%s", err.message);
+    const float *want[3] = {NULL, NULL, one[2]};
+    hearth_session *lone;
+    cr_assert_eq(hearth_session_new(hm, &sp, &lone, &err), HEARTH_OK);
+    static float l0[V], l1[V];
+    cr_assert_eq(hearth_session_eval(lone, toks, 3, &err), HEARTH_OK);
+    memcpy(l0, hearth_session_logits(lone), sizeof l0);
+    hearth_session_reset(lone);
+    cr_assert_eq(hearth_session_eval(lone, toks + 1, NTOK - 1, &err), HEARTH_OK);
+    memcpy(l1, hearth_session_logits(lone), sizeof l1);
+    want[0] = l0;
+    want[1] = l1;
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(hearth_session_n_past(ss[i]), i == 2 ? 3 : (int)cnt[i]);
+        cr_assert(!memcmp(hearth_session_logits(ss[i]), want[i], sizeof l0), "%s: session %d of the batch differs from alone",
+                  m->arch, i);
+    }
+    int32_t badtok = V;
+    const int32_t *tb[2] = {toks, &badtok};
+    size_t cb[2] = {2, 1};
+    cr_assert_eq(hearth_sessions_eval(ss, tb, cb, 2, &err), HEARTH_ERR_RANGE);
+    cr_assert_eq(hearth_session_n_past(ss[0]), 3);
+    hearth_session_free(lone);
+    for (int i = 0; i < 3; i++) hearth_session_free(ss[i]);
     hearth_session_free(s);
     hearth_model_free(hm);
 }
