@@ -37,10 +37,12 @@ struct hr_gguf_chunk {
     max_align_t mem[];
 };
 
-static void *arena_alloc(hr_gguf *g, size_t n) {
-    n = (n + 15) & ~(size_t)15;
+/* align: 16 for structures, 1 for strings (a vocabulary's 150k short
+ * strings would otherwise take twice their size). */
+static void *arena_alloc_aligned(hr_gguf *g, size_t n, size_t align) {
     hr_gguf_chunk *c = g->arena;
-    if (!c || c->cap - c->used < n) {
+    size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0; /* chunk memory itself is max_align_t aligned */
+    if (!c || at > c->cap || c->cap - at < n) {
         size_t cap = n > ((size_t)1 << 20) ? n : ((size_t)1 << 20);
         c = malloc(sizeof *c + cap);
         if (!c) return NULL;
@@ -48,11 +50,14 @@ static void *arena_alloc(hr_gguf *g, size_t n) {
         c->used = 0;
         c->cap = cap;
         g->arena = c;
+        at = 0;
     }
-    void *p = (unsigned char *)c->mem + c->used;
-    c->used += n;
+    void *p = (unsigned char *)c->mem + at;
+    c->used = at + n;
     return p;
 }
+
+static void *arena_alloc(hr_gguf *g, size_t n) { return arena_alloc_aligned(g, n, 16); }
 
 /* ---- cursor over the untrusted bytes ---- */
 
@@ -96,7 +101,7 @@ static hearth_status rd_str(hr_gguf *g, cursor *c, const char *what, hr_gguf_str
         return hr_fail(c->err, HEARTH_ERR_FORMAT,
                        "truncated %s at byte offset %zu (length %" PRIu64 " exceeds remaining %zu bytes)", what, at,
                        len, remain(c));
-    char *s = arena_alloc(g, (size_t)len + 1);
+    char *s = arena_alloc_aligned(g, (size_t)len + 1, 1);
     if (!s) return hr_fail(c->err, HEARTH_ERR_NOMEM, "out of memory copying %s at byte offset %zu", what, at);
     memcpy(s, c->p + c->pos, (size_t)len);
     s[len] = '\0';
