@@ -4,6 +4,7 @@
 # (hearth_sessions_decode), must give what each gives alone.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tests/lib/serve_wait.sh"
 vocab="$root/../shared/vocab/ggml-vocab-gemma-4.gguf"
 [ -f "$vocab" ] || { echo "missing $vocab"; exit 1; }
 tmp=$(mktemp -d)
@@ -16,14 +17,7 @@ start() { # name model args...
   local name=$1 model=$2; shift 2
   "$HEARTH" serve -m "$model" --port 0 -t 1 --ctx-per-slot 128 "$@" 2>"$tmp/$name.log" &
   pids+=($!)
-  PORT=
-  for _ in $(seq 1 200); do
-    PORT=$(grep -so 'listening on http://127.0.0.1:[0-9]*' "$tmp/$name.log" | grep -o '[0-9]*$' || true)
-    [ -n "$PORT" ] && [ "$(curl -s "http://127.0.0.1:$PORT/health" || true)" = '{"status":"ready"}' ] && return 0
-    kill -0 "${pids[-1]}" 2>/dev/null || fail "server $name exited"
-    sleep 0.1
-  done
-  fail "server $name did not become ready"
+  serve_wait "$name"
 }
 complete() { # port prompt -> the generated text
   curl -sf "http://127.0.0.1:$1/v1/completions" \

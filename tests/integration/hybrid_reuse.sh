@@ -10,6 +10,7 @@
 #    streams give the tokens and logprobs of the same requests sent one by one.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tests/lib/serve_wait.sh"
 v35="$root/../shared/vocab/ggml-vocab-qwen35.gguf"
 v2="$root/../shared/vocab/ggml-vocab-qwen2.gguf"
 [ -f "$v35" ] && [ -f "$v2" ] || { echo "missing vocabularies in ../shared/vocab"; exit 1; }
@@ -63,14 +64,7 @@ start() { # name model args...
   local name=$1 model=$2; shift 2
   "$HEARTH" serve -m "$model" --port 0 -t 1 "$@" 2>"$tmp/$name.log" &
   pids+=($!)
-  PORT=
-  for _ in $(seq 1 300); do
-    PORT=$(grep -so 'listening on http://127.0.0.1:[0-9]*' "$tmp/$name.log" | grep -o '[0-9]*$' || true)
-    [ -n "$PORT" ] && [ "$(curl -s "http://127.0.0.1:$PORT/health" || true)" = '{"status":"ready"}' ] && return 0
-    kill -0 "${pids[-1]}" 2>/dev/null || fail "server $name exited"
-    sleep 0.1
-  done
-  fail "server $name did not become ready"
+  serve_wait "$name"
 }
 req() { # port question -> completion JSON on stdout
   curl -s "http://127.0.0.1:$1/v1/completions" -d "{\"prompt\":\"You are a careful assistant who answers briefly. Question: $2 Answer:\",\"max_tokens\":12,\"temperature\":0,\"logprobs\":3}"

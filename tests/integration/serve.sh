@@ -5,6 +5,7 @@
 # Expected answers come from llama.cpp (node-llama-cpp) on the same model.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tests/lib/serve_wait.sh"
 vocab="$root/../shared/vocab/ggml-vocab-qwen2.gguf"
 [ -f "$vocab" ] || vocab=/work/shared/vocab/ggml-vocab-qwen2.gguf
 bash "$root/tests/oracle/install.sh"
@@ -21,14 +22,7 @@ start() { # name args...
   local name=$1; shift
   "$HEARTH" serve -m "$tmp/tiny.gguf" --port 0 -t 1 "$@" 2>"$tmp/$name.log" &
   pids+=($!)
-  PORT=
-  for _ in $(seq 1 200); do
-    PORT=$(grep -so 'listening on http://127.0.0.1:[0-9]*' "$tmp/$name.log" | grep -o '[0-9]*$' || true)
-    [ -n "$PORT" ] && [ "$(curl -s "http://127.0.0.1:$PORT/health" || true)" = '{"status":"ready"}' ] && return 0
-    kill -0 "${pids[-1]}" 2>/dev/null || fail "server $name exited"
-    sleep 0.1
-  done
-  fail "server $name did not become ready"
+  serve_wait "$name"
 }
 
 KEY=sekrit-key
