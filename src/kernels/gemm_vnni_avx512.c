@@ -275,11 +275,11 @@ static ALWAYS_INLINE void f16_tile(const int R, const int T, int64_t n, const hr
 
 static void gemm_f16(int64_t n, int nr, int nt, const void *w, size_t ws, const void *xa, size_t xs, float *out,
                      size_t os) {
-    /* one token (generation): 8 rows give 8 independent FMA chains */
-    const int mr = nt == 1 ? 8 : 4;
     for (int t0 = 0; t0 < nt; t0 += F16_NT) {
         const int tn = nt - t0 < F16_NT ? nt - t0 : F16_NT;
         const int te = tn <= 2 ? tn : F16_NT; /* 1, 2 or a full 6 with repeats */
+        /* one token (generation, or a last pass of one): 8 rows give 8 independent FMA chains */
+        const int mr = te == 1 ? 8 : 4;
         const float *y[F16_NT];
         for (int t = 0; t < te; t++)
             y[t] = (const float *)((const uint8_t *)xa + (size_t)(t0 + (t < tn ? t : tn - 1)) * xs);
