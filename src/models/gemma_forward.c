@@ -146,17 +146,6 @@ static void rope_cache(const hr_gemma_layer *L, int64_t pos, float *cache) {
     }
 }
 
-static void rope_neox(int n_rot, const float *cache, float *x) {
-    const int half = n_rot / 2;
-    for (int i0 = 0; i0 < n_rot; i0 += 2) {
-        const int ic = i0 / 2;
-        const float c = cache[i0], s = cache[i0 + 1];
-        const float x0 = x[ic], x1 = x[ic + half];
-        x[ic] = x0 * c - x1 * s;
-        x[ic + half] = x0 * s + x1 * c;
-    }
-}
-
 typedef struct {
     hearth_session *s;
     const hr_gemma_layer *L;
@@ -348,7 +337,7 @@ void hr_gemma_forward(hearth_session *s, const int32_t *tokens, int n, float *al
             for (int h = 0; h < nh; h++) {
                 float *qh = s->q + (size_t)t * dq + (size_t)h * hd;
                 rmsnorm(qh, L->q_norm, qh, hd, eps);
-                rope_neox(L->n_rot, rc, qh);
+                hr_rope_neox(L->n_rot, rc, qh);
                 if (g->q_scale != 1.0f)
                     for (int i = 0; i < hd; i++) qh[i] *= g->q_scale;
             }
@@ -356,7 +345,7 @@ void hr_gemma_forward(hearth_session *s, const int32_t *tokens, int n, float *al
             for (int h = 0; h < nkv; h++) {
                 float *kh = s->k + (size_t)t * dkv + (size_t)h * hd;
                 rmsnorm(kh, L->k_norm, kh, hd, eps);
-                rope_neox(L->n_rot, rc, kh);
+                hr_rope_neox(L->n_rot, rc, kh);
                 if (g->v4) {
                     float *vh = s->v + (size_t)t * dkv + (size_t)h * hd;
                     rmsnorm(vh, NULL, vh, hd, eps);

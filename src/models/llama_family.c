@@ -54,6 +54,8 @@ static void rope_apply(hr_rope_style style, int n_rot, const float *cache, float
     }
 }
 
+void hr_rope_neox(int n_rot, const float *cache, float *x) { rope_apply(HR_ROPE_NEOX, n_rot, cache, x); }
+
 static void add_bias(float *y, const float *b, int n_tok, int64_t n) {
     if (!b) return;
     for (int t = 0; t < n_tok; t++)
@@ -74,9 +76,13 @@ typedef struct {
 /* Queries per unit of attention work (tokens x heads sharing a KV head). */
 #define ATT_QMAX 16
 
+/* Query heads per KV head (1 for files without a usable KV head count). */
+static int kv_group(const hr_hparams *hp) {
+    return hp->n_head_kv > 0 && hp->n_head >= hp->n_head_kv ? hp->n_head / hp->n_head_kv : 1;
+}
+
 int hr_llama_att_tokens_per_unit(const hr_hparams *hp) {
-    const int group = hp->n_head_kv > 0 && hp->n_head >= hp->n_head_kv ? hp->n_head / hp->n_head_kv : 1;
-    const int tb = ATT_QMAX / group;
+    const int tb = ATT_QMAX / kv_group(hp);
     return tb < 1 ? 1 : tb;
 }
 
@@ -307,8 +313,7 @@ void hr_attention(hearth_session *s, const float *q, float *att, const uint8_t *
 }
 
 size_t hr_attention_scratch_floats(const hr_hparams *hp, int32_t n_ctx) {
-    const size_t group = hp->n_head_kv > 0 && hp->n_head >= hp->n_head_kv ? (size_t)(hp->n_head / hp->n_head_kv) : 1;
-    const size_t nq = (size_t)hr_llama_att_tokens_per_unit(hp) * group;
+    const size_t nq = (size_t)hr_llama_att_tokens_per_unit(hp) * (size_t)kv_group(hp);
     return nq * ((size_t)n_ctx + (size_t)hp->head_dim * 2) + 16;
 }
 

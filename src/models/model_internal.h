@@ -64,6 +64,8 @@ void hr_llama_attention(hearth_session *s, int layer, int n, int pos0);
 /* Tokens per unit of attention work; the per-thread attention scratch holds
  * that many tokens' queries (times the heads per KV head). */
 int hr_llama_att_tokens_per_unit(const hr_hparams *hp);
+/* NeoX-ordered RoPE (pairs i, i + n_rot/2) from a cos/sin cache, as the llama family applies it. */
+void hr_rope_neox(int n_rot, const float *cache, float *x);
 /* Causal attention of n new tokens at positions pos0.. over a layer's cache
  * (kc, vc: n_ctx rows of s->kv_row_bytes in s->kv_type), queries and outputs
  * laid out n x n_head x head_dim, with a per-thread scratch of

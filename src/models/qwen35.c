@@ -329,17 +329,6 @@ static void rope_cache(const hr_hparams *hp, int64_t pos, float *cache) {
     }
 }
 
-static void rope_neox(int n_rot, const float *cache, float *x) {
-    const int half = n_rot / 2;
-    for (int i0 = 0; i0 < n_rot; i0 += 2) {
-        const int ic = i0 / 2;
-        const float c = cache[i0], s = cache[i0 + 1];
-        const float x0 = x[ic], x1 = x[ic + half];
-        x[ic] = x0 * c - x1 * s;
-        x[ic + half] = x0 * s + x1 * c;
-    }
-}
-
 void hr_hy_matmul1(const hearth_model *m, hr_mm_scratch *mm, const hr_weight *w, const float *x, int n, float *y) {
     const hr_weight *ws[1] = {w};
     float *os[1] = {y};
@@ -393,12 +382,12 @@ void hr_hy_attention(hearth_session *s, int il, const float *xn, int n, bool gat
             const float *src = qs->qg + (size_t)t * 2 * dq + (size_t)h * 2 * hd;
             float *qh = qs->q + (size_t)t * dq + (size_t)h * hd;
             hr_hy_rmsnorm(src, L->q_norm, qh, hd, hp->rms_eps);
-            rope_neox(hp->n_rot, rc, qh);
+            hr_rope_neox(hp->n_rot, rc, qh);
         }
         for (int h = 0; h < nkv; h++) {
             float *kh = qs->k + (size_t)t * dkv + (size_t)h * hd;
             hr_hy_rmsnorm(kh, L->k_norm, kh, hd, hp->rms_eps);
-            rope_neox(hp->n_rot, rc, kh);
+            hr_rope_neox(hp->n_rot, rc, kh);
         }
     }
     store_kv(s, il, n, s->n_past);
