@@ -17,6 +17,13 @@
  *
  * --logit-scale F multiplies the output projection (default 1): flatter
  * distributions for the quantized comparisons (tests/integration/oracle_gemma.sh).
+ * For the quantized MoE comparisons too: --router-std F (default 1.5) is the
+ * router weights' standard deviation, which is the router logits' (larger: the
+ * first expert outweighs the second more), and --expert-spread A (default 1)
+ * makes every expert A * its own random matrix + sqrt(1 - A^2) * one all experts
+ * share (same variance; smaller: experts more alike). Both shrink what a routing
+ * flip at a near-tie between the 2nd and 3rd expert changes, not how often it
+ * happens (that is set by the rounding noise relative to the logits' spread).
  *
  * --shape gemma4-e2b writes Gemma 4 E2B's full-size text decoder for `make bench`
  * (see build_e2b), at --type q4_k_m (llama.cpp's mixture) or any single type.
@@ -48,6 +55,7 @@ typedef struct {
     hr_gguf_writer *w;
     hr_type type;
     uint64_t seed;
+    float spread;
 } gen;
 
 /* A stack of `experts` matrices of rows x n random values (mean bias + std * N(0,1)). Tensors
@@ -67,6 +75,13 @@ static void tensor3(gen *g, const char *name, int64_t n, int64_t rows, int64_t e
     for (int64_t r = 0; r < rows; r++) {
         uint64_t st = g->seed * 0x9e3779b97f4a7c15ull ^ h ^ ((uint64_t)r * 0xd1b54a32d192ed03ull);
         for (int64_t i = 0; i < n; i++) row[i] = bias + std * gauss(&st);
+        if (experts > 1 && g->spread < 1.0f) {
+            /* --expert-spread a: a * own + sqrt(1 - a^2) * (the same row of a part every expert shares). */
+            const float a = g->spread, c = sqrtf(1.0f - a * a);
+            uint64_t sc = (g->seed * 0x9e3779b97f4a7c15ull ^ h ^ 0x5bd1e995ull) ^
+                          ((uint64_t)(r % (rows / experts)) * 0xd1b54a32d192ed03ull);
+            for (int64_t i = 0; i < n; i++) row[i] = bias + a * (row[i] - bias) + c * std * gauss(&sc);
+        }
         hr_type_traits_get(t)->from_float(row, data + (size_t)r * rb, n);
     }
     int64_t ne[3] = {n, rows / experts, experts};
@@ -326,7 +341,7 @@ int main(int argc, char **argv) {
     const char *arch = "gemma3", *variant = "dense", *vocab = NULL, *outp = NULL, *type = "f32", *shape = NULL;
     int64_t nv = 4096, n_ctx = 512;
     uint64_t seed = 1;
-    float logit_scale = 1.0f;
+    float logit_scale = 1.0f, router_std = 1.5f, spread = 1.0f;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--arch")) arch = argv[i + 1];
         else if (!strcmp(argv[i], "--variant")) variant = argv[i + 1];
@@ -337,10 +352,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--ctx")) n_ctx = atoll(argv[i + 1]);
         else if (!strcmp(argv[i], "--seed")) seed = strtoull(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--logit-scale")) logit_scale = strtof(argv[i + 1], NULL);
+        else if (!strcmp(argv[i], "--router-std")) router_std = strtof(argv[i + 1], NULL);
+        else if (!strcmp(argv[i], "--expert-spread")) spread = strtof(argv[i + 1], NULL);
         else if (!strcmp(argv[i], "--shape")) shape = argv[i + 1];
         else die("unknown option", argv[i]);
     }
-    if (!vocab || !outp) die("usage: genmodel_gemma --arch gemma3|gemma4 [--variant dense|ple|shared|moe|moe-split] [--type T] [--seed N] [--logit-scale F] [--n-vocab N] [--ctx N] [--shape gemma4-e2b [--type q4_k_m]] --vocab V.gguf -o OUT.gguf", NULL);
+    if (!vocab || !outp) die("usage: genmodel_gemma --arch gemma3|gemma4 [--variant dense|ple|shared|moe|moe-split] [--type T] [--seed N] [--logit-scale F] [--router-std F] [--expert-spread F] [--n-vocab N] [--ctx N] [--shape gemma4-e2b [--type q4_k_m]] --vocab V.gguf -o OUT.gguf", NULL);
     const bool q4_k_m = !strcasecmp(type, "q4_k_m");
     if (q4_k_m) type = "q4_K";
     if (shape && (strcmp(shape, "gemma4-e2b") || strcmp(arch, "gemma4"))) die("--shape gemma4-e2b (with --arch gemma4) is the only shape", shape);
@@ -349,11 +366,13 @@ int main(int argc, char **argv) {
     if (!v4 && strcmp(arch, "gemma3")) die("unknown architecture", arch);
     if (n_ctx < 16 || n_ctx > (1 << 24)) die("--ctx out of range", NULL);
     if (!(logit_scale > 0.0f && logit_scale <= 16.0f)) die("--logit-scale out of range (0, 16]", NULL);
+    if (!(router_std > 0.0f && router_std <= 64.0f)) die("--router-std out of range (0, 64]", NULL);
+    if (!(spread >= 0.0f && spread <= 1.0f)) die("--expert-spread out of range [0, 1]", NULL);
     const bool ple = !strcmp(variant, "ple"), shared = !strcmp(variant, "shared");
     const bool moe_split = !strcmp(variant, "moe-split"), moe = moe_split || !strcmp(variant, "moe");
     if (!ple && !shared && !moe && strcmp(variant, "dense")) die("unknown variant", variant);
     if (!v4 && (ple || shared || moe)) die("variants ple, shared, moe and moe-split are gemma4's", NULL);
-    gen g = {.w = hr_gguf_writer_new(), .type = HR_TYPE_COUNT, .seed = seed};
+    gen g = {.w = hr_gguf_writer_new(), .type = HR_TYPE_COUNT, .seed = seed, .spread = spread};
     for (int t = 0; t < HR_TYPE_COUNT; t++)
         if (hr_type_traits_get((hr_type)t) && hr_type_traits_get((hr_type)t)->name &&
             !strcasecmp(hr_type_traits_get((hr_type)t)->name, type))
@@ -471,8 +490,8 @@ int main(int argc, char **argv) {
             tensor_data(&g, N("layer_output_scale.weight"), &os, 1);
         }
         if (moe && l > 0) {
-            /* Router logits of std ~1.5: selections are clear-cut (no near-ties for rounding to flip) but vary. */
-            tensor(&g, N("ffn_gate_inp.weight"), EMBD, NEXP, 0.0f, 1.5f);
+            /* Router logits of std --router-std (1.5 by default): selections vary from token to token. */
+            tensor(&g, N("ffn_gate_inp.weight"), EMBD, NEXP, 0.0f, router_std);
             tensor(&g, N("ffn_gate_inp.scale"), EMBD, 1, 1.0f, 0.1f);
             tensor(&g, N("pre_ffw_norm_2.weight"), EMBD, 1, 1.0f, 0.1f);
             tensor(&g, N("post_ffw_norm_1.weight"), EMBD, 1, 1.0f, 0.1f);
