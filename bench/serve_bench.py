@@ -63,7 +63,7 @@ class Server:
 
 
 def stream_once(port, tag, max_tokens):
-    """One streaming completion: (ttft s, decode seconds per token or None, completion tokens).
+    """One streaming completion: (ttft s, decode seconds per token or None, completion tokens, prompt tokens).
 
     The socket is read raw and only time-stamped while the answer streams; the
     chunked framing and the events are decoded afterwards, so that the client's
@@ -106,21 +106,21 @@ def stream_once(port, tag, max_tokens):
         resp_end = next(r for p, r in where if p >= payload_end)
         return next(t for o, t in ends if o >= resp_end)
     t_first = t_last = None
-    n, pos = 0, 0
+    n, n_prompt, pos = 0, 0, 0
     for line in bytes(payload).split(b"\n"):
         pos += len(line) + 1
         if not line.startswith(b"data: ") or line.startswith(b"data: [DONE]"):
             continue
         ev = json.loads(line[6:])
         if ev.get("usage"):
-            n = ev["usage"]["completion_tokens"]
+            n, n_prompt = ev["usage"]["completion_tokens"], ev["usage"]["prompt_tokens"]
         if ev.get("choices") and ev["choices"][0]["text"]:
             now = arrival(min(pos, len(payload)))
             t_first = t_first or now
             t_last = now
     ttft = (t_first or time.monotonic()) - t0
     per_tok = (t_last - t_first) / (n - 1) if t_first and n > 1 else None
-    return ttft, per_tok, n
+    return ttft, per_tok, n, n_prompt
 
 
 def level(port, streams, max_tokens, round_id):
@@ -133,13 +133,16 @@ def level(port, streams, max_tokens, round_id):
     for t in th: t.join()
     wall = time.monotonic() - t0
     tokens = sum(r[2] for r in res)
-    return tokens / wall, statistics.median(r[0] for r in res), [r[1] for r in res if r[1]], tokens, wall
+    return (tokens / wall, statistics.median(r[0] for r in res), [r[1] for r in res if r[1]], tokens, wall,
+            statistics.median(r[3] for r in res))
 
 
-def bench_tg(model, threads, n):
-    out = subprocess.run([HEARTH, "bench", "-m", model, "-p", "32", "-n", str(n), "-t", str(threads), "-r", "1"],
-                         check=True, capture_output=True, text=True).stdout
-    m = re.search(r"^tg\d+: ([0-9.]+) tok/s", out, re.M)
+def bench_tg(model, threads, n, depth):
+    """`hearth bench` generation speed from a context of depth tokens: the server's
+    stream decodes after its prompt, and each cached position is read per token."""
+    out = subprocess.run([HEARTH, "bench", "-m", model, "-p", "0", "-n", str(n), "-d", str(depth), "-t", str(threads),
+                          "-r", "1"], check=True, capture_output=True, text=True).stdout
+    m = re.search(r"^tg\d+(?: @ d\d+)?: ([0-9.]+) tok/s", out, re.M)
     return float(m.group(1)) if m else None
 
 
@@ -170,23 +173,23 @@ def main():
         print(f"server {name}, {a.threads} threads, {max_tokens} tokens per stream, temperature 0")
         print(f"{'streams':>7} {'agg tok/s':>10} {'median TTFT ms':>15} {'ms/token':>9} {'tokens':>7} {'wall s':>7}")
         agg = {}
-        per_tok_1 = None
+        per_tok_1, depth_1 = None, 0
         for i, s in enumerate(streams):
             runs = [level(srv.port, s, max_tokens, i * a.reps + r) for r in range(max(1, a.reps))]
-            tps, ttft, per, tokens, wall = max(runs, key=lambda x: x[0])
+            tps, ttft, per, tokens, wall, n_prompt = max(runs, key=lambda x: x[0])
             agg[s] = tps
             ms = statistics.median(per) * 1000 if per else float("nan")
             if s == 1 and per:
-                per_tok_1 = statistics.median(per)
+                per_tok_1, depth_1 = statistics.median(per), int(n_prompt)
             print(f"{s:>7} {tps:>10.2f} {ttft * 1000:>15.1f} {ms:>9.2f} {tokens:>7} {wall:>7.2f}")
     finally:
         srv.stop()
     if 1 in agg and 4 in agg:
         print(f"4 streams / 1 stream aggregate throughput: {agg[4] / agg[1]:.2f}x (target >= 2.5x)")
-    tgs = [bench_tg(model, a.threads, max_tokens) for _ in range(max(1, a.reps))]
+    tgs = [bench_tg(model, a.threads, max_tokens, depth_1) for _ in range(max(1, a.reps))]
     tg = max((x for x in tgs if x), default=None)
     if tg:
-        line = f"hearth bench tg{max_tokens}: {tg:.2f} tok/s ({1000 / tg:.2f} ms/token)"
+        line = f"hearth bench tg{max_tokens} @ d{depth_1}: {tg:.2f} tok/s ({1000 / tg:.2f} ms/token)"
         if per_tok_1:
             over = (per_tok_1 - 1 / tg) * tg * 100
             line += f"; server, 1 stream: {per_tok_1 * 1000:.2f} ms/token; HTTP+JSON overhead {over:+.1f}% (target <= 5%)"
