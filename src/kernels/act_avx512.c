@@ -73,40 +73,61 @@ static void swiglu(int64_t n, float *g, const float *u) {
 }
 
 /* out[q] += w[q][i] * v[i] over the positions in order, one fused
- * multiply-add each: up to 6 queries x 64 values of accumulators share each
- * widened V row. */
+ * multiply-add each, QN queries x KN registers of 16 values of accumulators
+ * sharing each widened V row (QN and KN constants, so no lane is computed for
+ * nothing). The rows are a cache row apart (all KV heads of a position), a
+ * stride the hardware prefetcher follows late: ask for a row a few positions
+ * ahead. */
+#define WSUM_AHEAD 8
+static inline __attribute__((always_inline)) void wsum_tile(const int QN, const int KN, int64_t left, int npos,
+                                                             const float *const *wq, const uint8_t *v, size_t v_stride,
+                                                             float *out, size_t out_stride) {
+    __mmask16 mk[8];
+    for (int k = 0; k < KN; k++) mk[k] = left > 16 * k ? tail_mask(left - 16 * k) : 0;
+    const bool whole = left >= 16 * KN; /* unmasked loads: masked ones cost more */
+    __m512 acc[6][8];
+    for (int q = 0; q < QN; q++)
+        for (int k = 0; k < KN; k++) acc[q][k] = _mm512_maskz_loadu_ps(mk[k], out + (size_t)q * out_stride + 16 * k);
+    for (int i = 0; i < npos; i++) {
+        const hr_f16 *vr = (const hr_f16 *)(v + (size_t)i * v_stride);
+        if (i + WSUM_AHEAD < npos)
+            for (int k = 0; k < KN; k += 4) _mm_prefetch((const char *)(v + (size_t)(i + WSUM_AHEAD) * v_stride) + 32 * k, _MM_HINT_T0);
+        __m512 vv[8];
+        if (whole)
+            for (int k = 0; k < KN; k++) vv[k] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(vr + 16 * k)));
+        else
+            for (int k = 0; k < KN; k++) vv[k] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk[k], vr + 16 * k));
+        for (int q = 0; q < QN; q++) {
+            const __m512 b = _mm512_set1_ps(wq[q][i]);
+            for (int k = 0; k < KN; k++) acc[q][k] = _mm512_fmadd_ps(b, vv[k], acc[q][k]);
+        }
+    }
+    for (int q = 0; q < QN; q++)
+        for (int k = 0; k < KN; k++) _mm512_mask_storeu_ps(out + (size_t)q * out_stride + 16 * k, mk[k], acc[q][k]);
+}
+
 static void wsum_f16(int64_t n, int nq, int npos, const float *w, size_t w_stride, const hr_f16 *v, size_t v_stride,
                      float *out, size_t out_stride) {
-    for (int64_t d0 = 0; d0 < n; d0 += 64) {
-        /* up to 4 registers of 16 values; the last one masked at the row's end */
-        const int kn = (int)((n - d0 + 15) / 16 < 4 ? (n - d0 + 15) / 16 : 4);
-        __mmask16 mk[4];
-        for (int k = 0; k < 4; k++) mk[k] = k < kn ? tail_mask(n - d0 - 16 * k) : 0;
-        const bool whole = kn == 4 && mk[3] == 0xFFFF; /* unmasked loads: masked ones cost more */
+    /* few queries (decoding): 128 values per pass, so a 256-byte V row is read in one pass */
+    const int64_t width = nq <= 2 ? 128 : 64;
+    for (int64_t d0 = 0; d0 < n; d0 += width) {
+        const int64_t left = n - d0;
+        const uint8_t *vd = (const uint8_t *)(v + d0);
         for (int q0 = 0; q0 < nq; q0 += 6) {
             const int qn = nq - q0 < 6 ? nq - q0 : 6;
-            __m512 acc[6][4];
-            for (int q = 0; q < 6; q++)
-                for (int k = 0; k < 4; k++)
-                    acc[q][k] = q < qn && k < kn ? _mm512_maskz_loadu_ps(mk[k], out + (size_t)(q0 + q) * out_stride + d0 + 16 * k)
-                                                 : _mm512_setzero_ps();
             const float *wq[6];
-            for (int q = 0; q < 6; q++) wq[q] = w + (size_t)(q0 + (q < qn ? q : qn - 1)) * w_stride;
-            for (int i = 0; i < npos; i++) {
-                const hr_f16 *vr = (const hr_f16 *)((const uint8_t *)v + (size_t)i * v_stride) + d0;
-                __m512 vv[4];
-                if (whole)
-                    for (int k = 0; k < 4; k++) vv[k] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(vr + 16 * k)));
-                else
-                    for (int k = 0; k < 4; k++) vv[k] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk[k], vr + 16 * k));
-                for (int q = 0; q < 6; q++) {
-                    const __m512 b = _mm512_set1_ps(wq[q][i]);
-                    for (int k = 0; k < 4; k++) acc[q][k] = _mm512_fmadd_ps(b, vv[k], acc[q][k]);
-                }
+            for (int q = 0; q < qn; q++) wq[q] = w + (size_t)(q0 + q) * w_stride;
+            float *o = out + (size_t)q0 * out_stride + d0;
+            switch (width == 128 ? qn : qn + 2) {
+            case 1: wsum_tile(1, 8, left, npos, wq, vd, v_stride, o, out_stride); break;
+            case 2: wsum_tile(2, 8, left, npos, wq, vd, v_stride, o, out_stride); break;
+            case 3: wsum_tile(1, 4, left, npos, wq, vd, v_stride, o, out_stride); break;
+            case 4: wsum_tile(2, 4, left, npos, wq, vd, v_stride, o, out_stride); break;
+            case 5: wsum_tile(3, 4, left, npos, wq, vd, v_stride, o, out_stride); break;
+            case 6: wsum_tile(4, 4, left, npos, wq, vd, v_stride, o, out_stride); break;
+            case 7: wsum_tile(5, 4, left, npos, wq, vd, v_stride, o, out_stride); break;
+            default: wsum_tile(6, 4, left, npos, wq, vd, v_stride, o, out_stride); break;
             }
-            for (int q = 0; q < qn; q++)
-                for (int k = 0; k < kn; k++)
-                    _mm512_mask_storeu_ps(out + (size_t)(q0 + q) * out_stride + d0 + 16 * k, mk[k], acc[q][k]);
         }
     }
 }

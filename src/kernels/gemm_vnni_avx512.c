@@ -19,9 +19,19 @@
 #include "kernels/x86_common.h"
 
 #define GEMM_T 8 /* activation rows per pass: their blocks stay in L1 */
+/* The first pass over a chunk reads its rows from memory: the row GEMM_PF_AHEAD
+ * rows on is asked for while this one is computed. The hardware prefetcher alone
+ * leaves the kernel waiting at each block's first load (measured: four sessions
+ * decoding together, Qwen3-0.6B Q4_K_M, two threads: 43.5 -> 35.2 ms a step). */
+#define GEMM_PF_AHEAD 4
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
 static ALWAYS_INLINE __m256i load256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+
+/* (a row's data, not its stride: a KV cache row holds every head) */
+static ALWAYS_INLINE void prefetch_row(const uint8_t *p, size_t bytes) {
+    for (size_t off = 0; off < bytes; off += 64) _mm_prefetch((const char *)p + off, _MM_HINT_T0);
+}
 
 /* The tile driver: splits nt tokens into passes of at most GEMM_T, and hands
  * ROW(T, row, y, o) one weight row with T activation rows (T rounded up to a
@@ -37,6 +47,9 @@ static ALWAYS_INLINE __m256i load256(const void *p) { return _mm256_loadu_si256(
                 y[t] = (const YTYPE *)((const uint8_t *)xa + (size_t)(t0 + (t < tn ? t : tn - 1)) * xs);    \
             for (int r = 0; r < nr; r++) {                                                                  \
                 const WTYPE *row = (const WTYPE *)((const uint8_t *)w + (size_t)r * ws);                    \
+                if (t0 == 0 && r + GEMM_PF_AHEAD < nr)                                                      \
+                    prefetch_row((const uint8_t *)w + (size_t)(r + GEMM_PF_AHEAD) * ws,                     \
+                                 (size_t)(n / HR_QK_K) * sizeof(WTYPE));                                    \
                 float *o[GEMM_T];                                                                           \
                 for (int t = 0; t < te; t++) o[t] = t < tn ? out + (size_t)(t0 + t) * os + r : NULL;        \
                 switch (te) {                                                                               \
@@ -218,6 +231,8 @@ static void gemm_q8_0(int64_t n, int nr, int nt, const void *w, size_t ws, const
         const float *const *ydp = nb <= Q80_YD_MAX ? yd : NULL;
         for (int r = 0; r < nr; r++) {
             const hr_block_q8_0 *row = (const hr_block_q8_0 *)((const uint8_t *)w + (size_t)r * ws);
+            if (t0 == 0 && r + GEMM_PF_AHEAD < nr)
+                prefetch_row((const uint8_t *)w + (size_t)(r + GEMM_PF_AHEAD) * ws, (size_t)nb * sizeof(hr_block_q8_0));
             float *o[GEMM_T];
             for (int t = 0; t < tn; t++) o[t] = out + (size_t)(t0 + t) * os + r;
             switch (tn) {
@@ -288,6 +303,9 @@ static void gemm_f16(int64_t n, int nr, int nt, const void *w, size_t ws, const 
             const hr_f16 *x[8];
             for (int r = 0; r < mr; r++)
                 x[r] = (const hr_f16 *)((const uint8_t *)w + (size_t)(r0 + (r < rn ? r : rn - 1)) * ws);
+            if (t0 == 0)
+                for (int r = r0 + mr; r < r0 + 2 * mr && r < nr; r++)
+                    prefetch_row((const uint8_t *)w + (size_t)r * ws, (size_t)n * sizeof(hr_f16));
             float *o = out + (size_t)t0 * os + r0;
             if (te == 1) f16_tile(8, 1, n, x, y, o, os, rn, tn);
             else if (te == 2) f16_tile(4, 2, n, x, y, o, os, rn, tn);
@@ -314,4 +332,8 @@ void hr_gemm_fill_avx512vnni(hr_kernels *k) {
     k->gemm_quantize[HR_TYPE_F16] = f16_widened;
     k->gemm_act_type[HR_TYPE_F16] = HR_TYPE_F32;
     k->gemm_one_token[HR_TYPE_F16] = true; /* vec_dot_f16's single FMA chain is latency-bound */
+    /* With its row prefetch the tiled q8_0 kernel is also the faster matrix-vector product (Qwen3-0.6B
+     * Q8_0, two threads: 23 -> 27 tok/s); for one token, vec_dot_q4_K (the tiled form computes tokens in
+     * pairs) and vec_dot_q6_K measured faster. */
+    k->gemm_one_token[HR_TYPE_Q8_0] = true;
 }

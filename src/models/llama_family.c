@@ -93,9 +93,14 @@ int hr_llama_att_tokens_per_unit(const hr_hparams *hp) {
  * cache per query. Per query the arithmetic is the per-pair one (the tiled
  * kernels are bit-identical to vec_dot), with scores beyond a query's own
  * position zeroed before the value pass. */
-static void attn_task(void *ctx, int ith, int nth) {
-    (void)nth;
-    attn_job *j = ctx;
+static int attn_units(const attn_job *j) {
+    const hr_hparams *hp = &j->s->m->hp;
+    const int tb = hr_llama_att_tokens_per_unit(hp);
+    return (j->n + tb - 1) / tb * hp->n_head_kv;
+}
+
+/* Unit it of a job (its blocks in reverse, KV heads inner) on thread ith. */
+static void attn_unit(attn_job *j, int it, int ith) {
     hearth_session *s = j->s;
     const hearth_model *m = s->m;
     const hr_hparams *hp = &m->hp;
@@ -112,9 +117,7 @@ static void attn_task(void *ctx, int ith, int nth) {
     hr_quantize_row_fn conv = m->kernels.quantize_row[vdt];
     const uint8_t *kc = j->kc, *vc = j->vc;
     const float *tab = m->f16_table;
-    for (;;) {
-        const int it = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-        if (it >= nblk * nkv) return;
+    {
         /* the last blocks see the most positions: hand them out first */
         const int blk = nblk - 1 - it / nkv, kvh = it % nkv;
         const int t0 = blk * tb, tn = j->n - t0 < tb ? j->n - t0 : tb, nq = tn * group;
@@ -180,6 +183,37 @@ static void attn_task(void *ctx, int ith, int nth) {
         for (int q = 0; q < nq; q++)
             memcpy(j->att + (size_t)(t0 + q / group) * dq + (size_t)(kvh * group + q % group) * hd, acc + (size_t)q * hd,
                    (size_t)hd * sizeof *acc);
+    }
+}
+
+static void attn_task(void *ctx, int ith, int nth) {
+    (void)nth;
+    attn_job *j = ctx;
+    const int units = attn_units(j);
+    for (;;) {
+        const int it = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (it >= units) return;
+        attn_unit(j, it, ith);
+    }
+}
+
+/* Several sessions' attention in one hand-out of units: one wake-up and one
+ * wait of the pool per layer instead of one per session. */
+typedef struct {
+    attn_job *jobs;
+    int n_jobs, total;
+    atomic_int next;
+} attn_multi_job;
+
+static void attn_multi_task(void *ctx, int ith, int nth) {
+    (void)nth;
+    attn_multi_job *mj = ctx;
+    for (;;) {
+        int it = atomic_fetch_add_explicit(&mj->next, 1, memory_order_relaxed);
+        if (it >= mj->total) return;
+        int i = 0;
+        while (it >= attn_units(&mj->jobs[i])) it -= attn_units(&mj->jobs[i++]);
+        attn_unit(&mj->jobs[i], it, ith);
     }
 }
 
@@ -315,6 +349,24 @@ void hr_attention(hearth_session *s, const float *q, float *att, const uint8_t *
 size_t hr_attention_scratch_floats(const hr_hparams *hp, int32_t n_ctx) {
     const size_t nq = (size_t)hr_llama_att_tokens_per_unit(hp) * (size_t)kv_group(hp);
     return nq * ((size_t)n_ctx + (size_t)hp->head_dim * 2) + 16;
+}
+
+void hr_llama_attention_multi(hearth_session *const *ss, int layer, const int *cnt, int ns) {
+    attn_job jobs[HR_ATT_MULTI_MAX];
+    for (int i0 = 0; i0 < ns; i0 += HR_ATT_MULTI_MAX) {
+        const int k = ns - i0 < HR_ATT_MULTI_MAX ? ns - i0 : HR_ATT_MULTI_MAX;
+        attn_multi_job mj = {.jobs = jobs, .n_jobs = k};
+        for (int i = 0; i < k; i++) {
+            hearth_session *s = ss[i0 + i];
+            const size_t layer_off = (size_t)layer * s->n_ctx * s->kv_row_bytes;
+            jobs[i] = (attn_job){.s = s, .q = s->q, .att = s->att, .kc = s->k_cache + layer_off,
+                                 .vc = s->v_cache + layer_off, .scratch = s->attn_scratch,
+                                 .scratch_stride = s->attn_scratch_stride, .n = cnt[i0 + i], .pos0 = s->n_past};
+            mj.total += attn_units(&jobs[i]);
+        }
+        atomic_init(&mj.next, 0);
+        hr_threadpool_run(ss[0]->m->pool, attn_multi_task, &mj);
+    }
 }
 
 void hr_llama_attention(hearth_session *s, int layer, int n, int pos0) {

@@ -10,12 +10,13 @@
 
 #include "models/model_internal.h"
 
-#define ROWS_PER_CHUNK 16
+/* Rows per chunk: all of a batch's activations pass over a chunk once, so
+ * bigger chunks mean fewer passes (the chunk's weights stay in L2: 64 rows of
+ * 3072 F16 values are 384 KiB); and each thread's reads run sequentially
+ * over a chunk, which the prefetchers follow (16-row chunks alternating
+ * between two threads: Qwen3-0.6B Q4_K_M generation 33 vs 37-40 tok/s). */
+#define ROWS_PER_CHUNK 64
 #define PREFETCH_BYTES (16 << 10)
-/* Rows per chunk for the tiled kernels: all of a batch's activations pass
- * over a chunk once, so bigger chunks mean fewer passes (the chunk's weights
- * stay in L2: 64 rows of 3072 F16 values are 384 KiB). */
-#define GEMM_ROWS_PER_CHUNK 64
 
 size_t hr_mm_scratch_bytes(int n_tok, int64_t max_in) {
     /* The widest converted activation format is a gemm's F32 row (F16 weights): 4 bytes per element. */
@@ -30,7 +31,6 @@ typedef struct {
     size_t xq_stride[HR_MM_MAX_W];
     float *out[HR_MM_MAX_W];
     long chunks[HR_MM_MAX_W];
-    int chunk_rows[HR_MM_MAX_W];
     bool tiled[HR_MM_MAX_W];
     long total;
     atomic_long next;
@@ -66,7 +66,7 @@ static void mm_task(void *ctx, int ith, int nth) {
         while (c >= j->chunks[wi]) c -= j->chunks[wi++];
         const hr_weight *w = j->w[wi];
         hr_vec_dot_fn dot = j->kern->vec_dot[w->type];
-        int64_t r0 = c * j->chunk_rows[wi], r1 = r0 + j->chunk_rows[wi];
+        int64_t r0 = c * ROWS_PER_CHUNK, r1 = r0 + ROWS_PER_CHUNK;
         if (r1 > w->n_out) r1 = w->n_out;
         const uint8_t *xq = j->xq[wi];
         size_t xs = j->xq_stride[wi];
@@ -115,8 +115,7 @@ void hr_matmul(const hearth_model *m, hr_mm_scratch *sc, int nw, const hr_weight
         const hr_type wt = w[i]->type;
         const bool tiled = m->kernels.gemm[wt] && (n_tok > 1 || m->kernels.gemm_one_token[wt]);
         j.tiled[i] = tiled;
-        j.chunk_rows[i] = tiled && n_tok > 1 ? GEMM_ROWS_PER_CHUNK : ROWS_PER_CHUNK;
-        j.chunks[i] = (long)((w[i]->n_out + j.chunk_rows[i] - 1) / j.chunk_rows[i]);
+        j.chunks[i] = (long)((w[i]->n_out + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK);
         j.total += j.chunks[i];
         const hr_type at = tiled ? hr_gemm_act_type(&m->kernels, wt) : hr_type_traits_get(wt)->vec_dot_type;
         const hr_quantize_row_fn q = tiled ? hr_gemm_act_quantizer(&m->kernels, wt) : m->kernels.quantize_row[at];

@@ -61,6 +61,10 @@ void hr_llama_rope_apply(const hearth_model *m, const float *cache, float *x);
 void hr_llama_add_bias(float *y, const float *b, int n_tok, int64_t n);
 void hr_llama_store_kv(hearth_session *s, int layer, int n, int pos0);
 void hr_llama_attention(hearth_session *s, int layer, int n, int pos0);
+/* hr_llama_attention for several sessions (cnt[i] new rows in each one's q,
+ * at its n_past), their units handed out together. */
+#define HR_ATT_MULTI_MAX 16
+void hr_llama_attention_multi(hearth_session *const *ss, int layer, const int *cnt, int ns);
 /* Tokens per unit of attention work; the per-thread attention scratch holds
  * that many tokens' queries (times the heads per KV head). */
 int hr_llama_att_tokens_per_unit(const hr_hparams *hp);

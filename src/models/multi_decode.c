@@ -79,9 +79,10 @@ static void decode_group(hearth_session *const *ss, const int32_t *toks, const i
                 memcpy(S->v, B->v + (size_t)r0 * dkv, c * dkv * sizeof(float));
             }
             hr_llama_store_kv(S, il, cnt[i], S->n_past);
-            hr_llama_attention(S, il, cnt[i], S->n_past);
-            if (i > 0) memcpy(B->att + (size_t)r0 * dq, S->att, c * dq * sizeof(float));
         }
+        hr_llama_attention_multi(ss, il, cnt, ns);
+        for (int i = 1, r0 = cnt[0]; i < ns; r0 += cnt[i], i++)
+            memcpy(B->att + (size_t)r0 * dq, ss[i]->att, (size_t)cnt[i] * dq * sizeof(float));
         {
             const hr_weight *w[1] = {&L->wo};
             float *o[1] = {B->xn};

@@ -112,7 +112,7 @@ Test(act, wsum_f16_matches_scalar) {
     for (int ki = 0; ki < nk; ki++) {
         if (!k[ki].wsum_f16) continue;
         for (size_t hi = 0; hi < sizeof hds / sizeof hds[0]; hi++)
-            for (int nq = 1; nq <= NQ; nq += 3) {
+            for (int nq = 1; nq <= NQ; nq++) {
                 /* from a non-zero start, and in two spans (a ring buffer's wrap) */
                 for (int i = 0; i < NQ * HD; i++) o0[i] = o1[i] = (float)(i % 5) - 2.0f;
                 hr_wsum_f16_scalar(hds[hi], nq, NPOS, w, NPOS, v, VS * sizeof(hr_f16), o0, HD);

@@ -38,6 +38,29 @@ Test(sampler, greedy_is_argmax) {
     hearth_sampler_free(s);
 }
 
+/* greedy over long vectors (the vectorised scan's lanes and tail), with ties, -inf and NaNs:
+ * the first maximum a plain scan finds */
+Test(sampler, greedy_matches_a_plain_scan) {
+    hearth_sampler *s = mk(plain(0.0f));
+    static float l[1003];
+    uint32_t r = 12345;
+    for (int trial = 0; trial < 400; trial++) {
+        const int n = 1 + trial * 5 % 1003;
+        for (int i = 0; i < n; i++) {
+            r = r * 1664525u + 1013904223u;
+            l[i] = (float)((r >> 8) % 64) / 4.0f; /* coarse values: many ties */
+            if (trial % 7 == 0 && (r >> 20) % 9 == 0) l[i] = NAN;
+            if (trial % 5 == 0 && (r >> 16) % 11 == 0) l[i] = -INFINITY;
+        }
+        if (trial % 13 == 0) l[0] = NAN;
+        int32_t want = 0;
+        for (int i = 1; i < n; i++)
+            if (l[i] > l[want]) want = i;
+        cr_assert_eq(draw(s, l, n), want, "trial %d (n %d)", trial, n);
+    }
+    hearth_sampler_free(s);
+}
+
 Test(sampler, frequencies_follow_softmax_at_temperature) {
     const float l[3] = {1.0f, 0.0f, -1.0f};
     const float T = 0.7f;
