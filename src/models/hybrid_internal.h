@@ -69,8 +69,8 @@ void hr_hy_rmsnorm(const float *x, const float *w, float *y, int n, float eps);
 /* Causal short convolution of n tokens over cd channels (weights [cd][K],
  * optional bias), sliding the window kept in win [cd][K-1]; SiLU applied.
  * in: rows of stride in_stride. */
-void hr_hy_conv(const float *w, const float *bias, int K, int cd, float *win, const float *in, size_t in_stride, int n,
-                float *out);
+void hr_hy_conv(hr_threadpool *pool, const float *w, const float *bias, int K, int cd, float *win, const float *in,
+                size_t in_stride, int n, float *out);
 /* Attention layer il over the KV cache, result in s->qwen35->out: Qwen 3.5's
  * gated form (q with its gate, q/k RMSNorm, partial rope) or, when gated is
  * false, plain attention without rope and with optional biases (Nemotron-H). */

@@ -218,59 +218,65 @@ typedef struct {
  *   S_end = e^{L_c} S + sum_s e^{L_c - L_s} dt_s x_s B_s^T:
  * every sum is a dot product on the vector kernels (the per-token scan's inner
  * loop is a scalar reduction), and decays enter only as differences L_t - L_s <= 0. */
-static void scan_chunked_head(const scan_job *j, int h, float *ws) {
+static void scan_chunked_group(const scan_job *j, int g, float *ws) {
     const hr_nemotron_model *q = j->q;
     const hr_qwen35_session *qs = j->qs;
     const int nh = q->n_head, hd = q->head_dim, ds = q->d_state, cd = q->conv_dim, di = q->d_inner;
-    const int g = h / (nh / q->n_group), C_ = HR_GDN_CHUNK;
+    const int hpg = nh / q->n_group, C_ = HR_GDN_CHUNK;
     const hr_vec_dot_fn dot = j->dot;
-    float *S = j->S + (size_t)h * hd * ds;
-    /* x and B of the chunk transposed (a row per dimension), so sums over tokens are dot products */
+    /* x and B of the chunk transposed (a row per dimension), so sums over tokens are dot products;
+     * CB (C_t . B_s, shared by the group's heads) and W (its decayed weights, zero above the diagonal,
+     * so that every row is a dot product of the chunk's full length) */
     float *Xt = ws, *Bt = Xt + (size_t)hd * C_, *L = Bt + (size_t)ds * C_, *dt = L + C_, *w = dt + C_, *cx = w + C_;
+    float *CB = cx + C_, *W = CB + (size_t)C_ * C_;
     for (int t0 = 0; t0 < j->n; t0 += C_) {
         const int c = j->n - t0 < C_ ? j->n - t0 : C_;
-#define X(t) (qs->conv + (size_t)(t0 + (t)) * cd + (size_t)h * hd)
 #define B(t) (qs->conv + (size_t)(t0 + (t)) * cd + di + (size_t)g * ds)
 #define C(t) (qs->conv + (size_t)(t0 + (t)) * cd + di + (size_t)q->n_group * ds + (size_t)g * ds)
-#define Y(t) (qs->core + (size_t)(t0 + (t)) * di + (size_t)h * hd)
-        float acc = 0.0f;
         for (int t = 0; t < c; t++) {
-            dt[t] = hr_hy_softplus(qs->alpha[(size_t)(t0 + t) * nh + h]);
-            L[t] = acc += dt[t] * j->G->a[h];
-            for (int i1 = 0; i1 < hd; i1++) Xt[(size_t)i1 * C_ + t] = X(t)[i1];
+            for (int s = 0; s <= t; s++) dot(ds, &CB[(size_t)t * C_ + s], C(t), B(s));
             for (int i0 = 0; i0 < ds; i0++) Bt[(size_t)i0 * C_ + t] = B(t)[i0];
         }
-        for (int i1 = 0; i1 < hd; i1++)
-            for (int t = 0; t < c; t++) dot(ds, &Y(t)[i1], S + (size_t)i1 * ds, C(t));
-        for (int t = 0; t < c; t++) {
-            for (int s = 0; s <= t; s++) {
-                float cb;
-                dot(ds, &cb, C(t), B(s));
-                w[s] = expf(L[t] - L[s]) * cb * dt[s];
+        for (int h = g * hpg; h < (g + 1) * hpg; h++) {
+            float *S = j->S + (size_t)h * hd * ds;
+#define X(t) (qs->conv + (size_t)(t0 + (t)) * cd + (size_t)h * hd)
+#define Y(t) (qs->core + (size_t)(t0 + (t)) * di + (size_t)h * hd)
+            float acc = 0.0f;
+            for (int t = 0; t < c; t++) {
+                dt[t] = hr_hy_softplus(qs->alpha[(size_t)(t0 + t) * nh + h]);
+                L[t] = acc += dt[t] * j->G->a[h];
+                for (int i1 = 0; i1 < hd; i1++) Xt[(size_t)i1 * C_ + t] = X(t)[i1];
             }
-            float *y = Y(t);
-            const float e = expf(L[t]), *x = X(t);
+            for (int i1 = 0; i1 < hd; i1++)
+                for (int t = 0; t < c; t++) dot(ds, &Y(t)[i1], S + (size_t)i1 * ds, C(t));
+            for (int t = 0; t < c; t++) {
+                float *Wt = W + (size_t)t * C_;
+                for (int s = 0; s <= t; s++) Wt[s] = expf(L[t] - L[s]) * CB[(size_t)t * C_ + s] * dt[s];
+                for (int s = t + 1; s < c; s++) Wt[s] = 0.0f;
+                float *y = Y(t);
+                const float e = expf(L[t]), *x = X(t);
+                for (int i1 = 0; i1 < hd; i1++) {
+                    float sum;
+                    dot(c, &sum, Wt, Xt + (size_t)i1 * C_);
+                    y[i1] = e * y[i1] + sum + x[i1] * j->G->d[h];
+                }
+            }
+            const float el = expf(L[c - 1]);
+            for (int s = 0; s < c; s++) w[s] = expf(L[c - 1] - L[s]) * dt[s]; /* weight of x_s B_s^T in the new state */
             for (int i1 = 0; i1 < hd; i1++) {
-                float sum;
-                dot(t + 1, &sum, w, Xt + (size_t)i1 * C_);
-                y[i1] = e * y[i1] + sum + x[i1] * j->G->d[h];
+                float *Sr = S + (size_t)i1 * ds;
+                for (int s = 0; s < c; s++) cx[s] = w[s] * Xt[(size_t)i1 * C_ + s];
+                for (int i0 = 0; i0 < ds; i0++) {
+                    float sum;
+                    dot(c, &sum, cx, Bt + (size_t)i0 * C_);
+                    Sr[i0] = el * Sr[i0] + sum;
+                }
             }
-        }
-        const float el = expf(L[c - 1]);
-        for (int s = 0; s < c; s++) w[s] = expf(L[c - 1] - L[s]) * dt[s]; /* weight of x_s B_s^T in the new state */
-        for (int i1 = 0; i1 < hd; i1++) {
-            float *Sr = S + (size_t)i1 * ds;
-            for (int s = 0; s < c; s++) cx[s] = w[s] * Xt[(size_t)i1 * C_ + s];
-            for (int i0 = 0; i0 < ds; i0++) {
-                float sum;
-                dot(c, &sum, cx, Bt + (size_t)i0 * C_);
-                Sr[i0] = el * Sr[i0] + sum;
-            }
-        }
 #undef X
+#undef Y
+        }
 #undef B
 #undef C
-#undef Y
     }
 }
 
@@ -284,11 +290,13 @@ static void scan_task(void *ctx, int ith, int nth) {
     const int nh = q->n_head, hd = q->head_dim, ds = q->d_state, cd = q->conv_dim, di = q->d_inner;
     for (;;) {
         int h = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-        if (h >= nh) return;
         if (j->n > 1) {
-            scan_chunked_head(j, h, qs->chunk_ws + (size_t)ith * qs->chunk_ws_stride);
+            /* a prompt: a unit is a group of heads, which share B and C */
+            if (h >= q->n_group) return;
+            scan_chunked_group(j, h, qs->chunk_ws + (size_t)ith * qs->chunk_ws_stride);
             continue;
         }
+        if (h >= nh) return;
         const int g = h / (nh / q->n_group);
         float *S = j->S + (size_t)h * hd * ds;
         for (int t = 0; t < j->n; t++) {
@@ -311,6 +319,34 @@ static void scan_task(void *ctx, int ith, int nth) {
     }
 }
 
+typedef struct {
+    const hr_nemotron_model *q;
+    const hr_nh_layer *G;
+    hr_qwen35_session *qs;
+    float eps;
+} gate_norm_job;
+
+/* y * silu(z), then RMSNorm per group, for tokens [t0, t1) */
+static void gate_norm_tokens(void *ctx, int64_t t0, int64_t t1) {
+    const gate_norm_job *j = ctx;
+    const int di = j->q->d_inner, dip = j->q->d_in_proj, gs = di / j->q->n_group;
+    for (int64_t t = t0; t < t1; t++) {
+        float *y = j->qs->core + (size_t)t * di;
+        const float *z = j->qs->qkv + (size_t)t * dip;
+        for (int i = 0; i < di; i++) y[i] = hr_hy_silu(z[i]) * y[i];
+        for (int gi = 0; gi < j->q->n_group; gi++)
+            hr_hy_rmsnorm(y + (size_t)gi * gs, j->G->norm + (size_t)gi * gs, y + (size_t)gi * gs, gs, j->eps);
+    }
+}
+
+static void relu2_range(void *ctx, int64_t i0, int64_t i1) {
+    float *u = ctx;
+    for (int64_t i = i0; i < i1; i++) {
+        const float r = u[i] > 0.0f ? u[i] : 0.0f;
+        u[i] = r * r;
+    }
+}
+
 /* Mamba-2 mixer: in-projection to z | xBC | dt, causal conv (+bias, SiLU)
  * with its window in the state, selective scan, y * silu(z), grouped RMSNorm,
  * out-projection. Result in qs->out. */
@@ -323,20 +359,14 @@ static void mamba2(hearth_session *s, int il, const float *xn, int n) {
     hr_hy_matmul1(m, &qs->mm, &G->ssm_in, xn, n, qs->qkv);
     float *win = qs->state + (size_t)qs->state_off[il] * qs->per_layer;
     float *S = win + (size_t)(q->d_conv - 1) * cd;
-    hr_hy_conv(G->conv, G->conv_b, q->d_conv, cd, win, qs->qkv + di, (size_t)dip, n, qs->conv);
+    hr_hy_conv(m->pool, G->conv, G->conv_b, q->d_conv, cd, win, qs->qkv + di, (size_t)dip, n, qs->conv);
     for (int t = 0; t < n; t++)
         for (int h = 0; h < nh; h++) qs->alpha[(size_t)t * nh + h] = qs->qkv[(size_t)t * dip + di + cd + h] + G->dt_b[h];
     scan_job sj = {.q = q, .G = G, .qs = qs, .S = S, .n = n, .dot = m->kernels.vec_dot[HR_TYPE_F32]};
     atomic_init(&sj.next, 0);
     hr_threadpool_run(m->pool, scan_task, &sj);
-    const int gs = di / q->n_group;
-    for (int t = 0; t < n; t++) {
-        float *y = qs->core + (size_t)t * di;
-        const float *z = qs->qkv + (size_t)t * dip;
-        for (int i = 0; i < di; i++) y[i] = hr_hy_silu(z[i]) * y[i];
-        for (int gi = 0; gi < q->n_group; gi++)
-            hr_hy_rmsnorm(y + (size_t)gi * gs, G->norm + (size_t)gi * gs, y + (size_t)gi * gs, gs, m->hp.rms_eps);
-    }
+    gate_norm_job gj = {.q = q, .G = G, .qs = qs, .eps = m->hp.rms_eps};
+    hr_parallel_for(m->pool, n, 4, gate_norm_tokens, &gj);
     hr_hy_matmul1(m, &qs->mm, &G->ssm_out, qs->core, n, qs->out);
 }
 
@@ -354,10 +384,7 @@ static void relu2_mlp(hearth_session *s, int il, const float *xn, int n) {
     const int ff = m->nemotron->layers[il].n_ff;
     hr_hy_matmul1(m, &qs->mm, &L->up, xn, n, qs->up);
     add_bias(qs->up, L->up_b, n, ff);
-    for (size_t i = 0; i < (size_t)n * ff; i++) {
-        const float r = qs->up[i] > 0.0f ? qs->up[i] : 0.0f;
-        qs->up[i] = r * r;
-    }
+    hr_parallel_for(m->pool, (int64_t)n * ff, 16384, relu2_range, qs->up);
     hr_hy_matmul1(m, &qs->mm, &L->down, qs->up, n, qs->out);
     add_bias(qs->out, L->down_b, n, m->hp.n_embd);
 }

@@ -272,7 +272,7 @@ hearth_status hr_qwen35_session_new(hearth_session *s, hearth_error *err) {
     ok = ok && (qs->attn_scratch = malloc((size_t)nt * qs->attn_stride * sizeof(float)));
     /* per-thread workspace of the chunked prompt forms */
     qs->chunk_ws_stride = m->qwen35 ? hr_gdn_chunk_ws_floats(m->qwen35->d_state)
-                                    : (size_t)(m->nemotron->head_dim + m->nemotron->d_state + 4) * HR_GDN_CHUNK;
+                                    : (size_t)(m->nemotron->head_dim + m->nemotron->d_state + 4 + 2 * HR_GDN_CHUNK) * HR_GDN_CHUNK;
     ok = ok && (qs->chunk_ws = malloc((size_t)nt * qs->chunk_ws_stride * sizeof(float)));
     int64_t max_in = (int64_t)(d > ff ? d : ff);
     if ((int64_t)dq > max_in) max_in = (int64_t)dq;
@@ -406,25 +406,40 @@ void hr_hy_attention(hearth_session *s, int il, const float *xn, int n, bool gat
     add_bias(qs->out, L->bo, n, hp->n_embd);
 }
 
-void hr_hy_conv(const float *w, const float *bias, int K, int cd, float *win, const float *in, size_t in_stride, int n,
-                float *out) {
-    for (int c = 0; c < cd; c++) {
-        const float *wc = w + (size_t)c * K;
-        float *wn = win + (size_t)c * (K - 1);
-        for (int t = 0; t < n; t++) {
+typedef struct {
+    const float *w, *bias, *in;
+    float *win, *out;
+    int K, cd, n;
+    size_t in_stride;
+} conv_job;
+
+static void conv_channels(void *ctx, int64_t c0, int64_t c1) {
+    const conv_job *j = ctx;
+    const int K = j->K;
+    for (int64_t c = c0; c < c1; c++) {
+        const float *wc = j->w + (size_t)c * K;
+        float *wn = j->win + (size_t)c * (K - 1);
+        for (int t = 0; t < j->n; t++) {
             /* window: K-1 earlier inputs, then this token's (ggml_ssm_conv's float sum) */
             float sum = 0.0f;
             for (int i = 0; i < K - 1; i++) sum += wn[i] * wc[i];
-            const float x = in[(size_t)t * in_stride + c];
+            const float x = j->in[(size_t)t * j->in_stride + c];
             sum += x * wc[K - 1];
-            if (bias) sum += bias[c];
-            out[(size_t)t * cd + c] = hr_hy_silu(sum);
+            if (j->bias) sum += j->bias[c];
+            j->out[(size_t)t * j->cd + c] = hr_hy_silu(sum);
             if (K > 1) {
-                memmove(wn, wn + 1, (size_t)(K - 2) * sizeof(float));
+                for (int i = 0; i + 1 < K - 1; i++) wn[i] = wn[i + 1]; /* a few floats: no library call */
                 wn[K - 2] = x;
             }
         }
     }
+}
+
+void hr_hy_conv(hr_threadpool *pool, const float *w, const float *bias, int K, int cd, float *win, const float *in,
+                size_t in_stride, int n, float *out) {
+    conv_job j = {.w = w, .bias = bias, .in = in, .win = win, .out = out, .K = K, .cd = cd, .n = n, .in_stride = in_stride};
+    /* channels are independent: pieces of channels, each over all tokens (a token alone: not worth a wake-up) */
+    hr_parallel_for(pool, cd, n > 1 ? 64 : cd, conv_channels, &j);
 }
 
 typedef struct {
@@ -535,7 +550,7 @@ static void gated_deltanet(hearth_session *s, int il, const float *xn, int n) {
         }
     float *cs = qs->state + (size_t)qs->state_off[il] * qs->per_layer; /* [cd][K-1] */
     float *S = cs + conv_state_floats(q);
-    hr_hy_conv(G->conv, NULL, K, cd, cs, qs->qkv, (size_t)cd, n, qs->conv);
+    hr_hy_conv(m->pool, G->conv, NULL, K, cd, cs, qs->qkv, (size_t)cd, n, qs->conv);
     for (int t = 0; t < n; t++) {
         float *row = qs->conv + (size_t)t * cd;
         for (int h = 0; h < 2 * Hk; h++) l2norm(row + (size_t)h * D, D, m->hp.rms_eps);

@@ -193,3 +193,33 @@ int hr_physical_cores(void) {
     }
     return n;
 }
+
+typedef struct {
+    hr_range_fn fn;
+    void *ctx;
+    int64_t n, grain;
+    atomic_llong next;
+} range_job;
+
+static void range_task(void *ctx, int ith, int nth) {
+    (void)ith;
+    (void)nth;
+    range_job *j = ctx;
+    for (;;) {
+        const int64_t i0 = atomic_fetch_add_explicit(&j->next, j->grain, memory_order_relaxed);
+        if (i0 >= j->n) return;
+        j->fn(j->ctx, i0, i0 + j->grain < j->n ? i0 + j->grain : j->n);
+    }
+}
+
+void hr_parallel_for(hr_threadpool *p, int64_t n, int64_t grain, hr_range_fn fn, void *ctx) {
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+    if (n <= grain || !p || p->n == 1) {
+        fn(ctx, 0, n);
+        return;
+    }
+    range_job j = {.fn = fn, .ctx = ctx, .n = n, .grain = grain};
+    atomic_init(&j.next, 0);
+    hr_threadpool_run(p, range_task, &j);
+}
