@@ -82,7 +82,43 @@ static void swiglu(int64_t n, float *g, const float *u) {
     }
 }
 
+/* up to 4 queries x 32 values of accumulators share each row's loads; the
+ * last (n % 8) values one scalar fused multiply-add each, in the same order */
+static void wsum_f32(int64_t n, int nq, int npos, const float *w, size_t w_stride, const float *v, size_t v_stride,
+                     float *out, size_t out_stride) {
+    const int64_t nv = n / 8 * 8;
+    for (int q0 = 0; q0 < nq; q0 += 4) {
+        const int qn = nq - q0 < 4 ? nq - q0 : 4;
+        for (int64_t d0 = 0; d0 < nv; d0 += 32) {
+            const int kn = (int)((nv - d0) / 8 < 4 ? (nv - d0) / 8 : 4);
+            __m256 acc[4][4];
+            for (int q = 0; q < qn; q++)
+                for (int k = 0; k < kn; k++) acc[q][k] = _mm256_loadu_ps(out + (size_t)(q0 + q) * out_stride + d0 + 8 * k);
+            for (int i = 0; i < npos; i++) {
+                const float *vr = (const float *)((const uint8_t *)v + (size_t)i * v_stride) + d0;
+                __m256 vv[4];
+                for (int k = 0; k < kn; k++) vv[k] = _mm256_loadu_ps(vr + 8 * k);
+                for (int q = 0; q < qn; q++) {
+                    const __m256 b = _mm256_set1_ps(w[(size_t)(q0 + q) * w_stride + i]);
+                    for (int k = 0; k < kn; k++) acc[q][k] = _mm256_fmadd_ps(b, vv[k], acc[q][k]);
+                }
+            }
+            for (int q = 0; q < qn; q++)
+                for (int k = 0; k < kn; k++) _mm256_storeu_ps(out + (size_t)(q0 + q) * out_stride + d0 + 8 * k, acc[q][k]);
+        }
+        for (int q = 0; q < qn && nv < n; q++) {
+            float *o = out + (size_t)(q0 + q) * out_stride;
+            for (int i = 0; i < npos; i++) {
+                const float wi = w[(size_t)(q0 + q) * w_stride + i];
+                const float *vr = (const float *)((const uint8_t *)v + (size_t)i * v_stride);
+                for (int64_t d = nv; d < n; d++) o[d] = __builtin_fmaf(wi, vr[d], o[d]);
+            }
+        }
+    }
+}
+
 void hr_act_fill_avx2(hr_kernels *k) {
     k->exp_sum = exp_sum;
     k->swiglu = swiglu;
+    k->wsum_f32 = wsum_f32;
 }

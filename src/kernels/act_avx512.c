@@ -79,9 +79,9 @@ static void swiglu(int64_t n, float *g, const float *u) {
  * stride the hardware prefetcher follows late: ask for a row a few positions
  * ahead. */
 #define WSUM_AHEAD 8
-static inline __attribute__((always_inline)) void wsum_tile(const int QN, const int KN, int64_t left, int npos,
-                                                             const float *const *wq, const uint8_t *v, size_t v_stride,
-                                                             float *out, size_t out_stride) {
+static inline __attribute__((always_inline)) void wsum_tile(const bool F16, const int QN, const int KN, int64_t left,
+                                                             int npos, const float *const *wq, const uint8_t *v,
+                                                             size_t v_stride, float *out, size_t out_stride) {
     __mmask16 mk[8];
     for (int k = 0; k < KN; k++) mk[k] = left > 16 * k ? tail_mask(left - 16 * k) : 0;
     const bool whole = left >= 16 * KN; /* unmasked loads: masked ones cost more */
@@ -90,13 +90,18 @@ static inline __attribute__((always_inline)) void wsum_tile(const int QN, const 
         for (int k = 0; k < KN; k++) acc[q][k] = _mm512_maskz_loadu_ps(mk[k], out + (size_t)q * out_stride + 16 * k);
     for (int i = 0; i < npos; i++) {
         const hr_f16 *vr = (const hr_f16 *)(v + (size_t)i * v_stride);
+        const int esz = F16 ? 2 : 4;
         if (i + WSUM_AHEAD < npos)
-            for (int k = 0; k < KN; k += 4) _mm_prefetch((const char *)(v + (size_t)(i + WSUM_AHEAD) * v_stride) + 32 * k, _MM_HINT_T0);
+            for (int k = 0; k < KN * 16 * esz; k += 64) _mm_prefetch((const char *)(v + (size_t)(i + WSUM_AHEAD) * v_stride) + k, _MM_HINT_T0);
         __m512 vv[8];
-        if (whole)
+        if (F16 && whole)
             for (int k = 0; k < KN; k++) vv[k] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(vr + 16 * k)));
-        else
+        else if (F16)
             for (int k = 0; k < KN; k++) vv[k] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk[k], vr + 16 * k));
+        else if (whole)
+            for (int k = 0; k < KN; k++) vv[k] = _mm512_loadu_ps((const float *)(const void *)vr + 16 * k);
+        else
+            for (int k = 0; k < KN; k++) vv[k] = _mm512_maskz_loadu_ps(mk[k], (const float *)(const void *)vr + 16 * k);
         for (int q = 0; q < QN; q++) {
             const __m512 b = _mm512_set1_ps(wq[q][i]);
             for (int k = 0; k < KN; k++) acc[q][k] = _mm512_fmadd_ps(b, vv[k], acc[q][k]);
@@ -106,30 +111,41 @@ static inline __attribute__((always_inline)) void wsum_tile(const int QN, const 
         for (int k = 0; k < KN; k++) _mm512_mask_storeu_ps(out + (size_t)q * out_stride + 16 * k, mk[k], acc[q][k]);
 }
 
-static void wsum_f16(int64_t n, int nq, int npos, const float *w, size_t w_stride, const hr_f16 *v, size_t v_stride,
-                     float *out, size_t out_stride) {
-    /* few queries (decoding): 128 values per pass, so a 256-byte V row is read in one pass */
+static inline __attribute__((always_inline)) void wsum_any(const bool F16, int64_t n, int nq, int npos, const float *w,
+                                                            size_t w_stride, const uint8_t *v, size_t v_stride, float *out,
+                                                            size_t out_stride) {
+    /* few queries (decoding): 128 values per pass, so a 256-byte F16 V row is read in one pass */
     const int64_t width = nq <= 2 ? 128 : 64;
     for (int64_t d0 = 0; d0 < n; d0 += width) {
         const int64_t left = n - d0;
-        const uint8_t *vd = (const uint8_t *)(v + d0);
+        const uint8_t *vd = v + (size_t)d0 * (F16 ? 2 : 4);
         for (int q0 = 0; q0 < nq; q0 += 6) {
             const int qn = nq - q0 < 6 ? nq - q0 : 6;
             const float *wq[6];
             for (int q = 0; q < qn; q++) wq[q] = w + (size_t)(q0 + q) * w_stride;
             float *o = out + (size_t)q0 * out_stride + d0;
             switch (width == 128 ? qn : qn + 2) {
-            case 1: wsum_tile(1, 8, left, npos, wq, vd, v_stride, o, out_stride); break;
-            case 2: wsum_tile(2, 8, left, npos, wq, vd, v_stride, o, out_stride); break;
-            case 3: wsum_tile(1, 4, left, npos, wq, vd, v_stride, o, out_stride); break;
-            case 4: wsum_tile(2, 4, left, npos, wq, vd, v_stride, o, out_stride); break;
-            case 5: wsum_tile(3, 4, left, npos, wq, vd, v_stride, o, out_stride); break;
-            case 6: wsum_tile(4, 4, left, npos, wq, vd, v_stride, o, out_stride); break;
-            case 7: wsum_tile(5, 4, left, npos, wq, vd, v_stride, o, out_stride); break;
-            default: wsum_tile(6, 4, left, npos, wq, vd, v_stride, o, out_stride); break;
+            case 1: wsum_tile(F16, 1, 8, left, npos, wq, vd, v_stride, o, out_stride); break;
+            case 2: wsum_tile(F16, 2, 8, left, npos, wq, vd, v_stride, o, out_stride); break;
+            case 3: wsum_tile(F16, 1, 4, left, npos, wq, vd, v_stride, o, out_stride); break;
+            case 4: wsum_tile(F16, 2, 4, left, npos, wq, vd, v_stride, o, out_stride); break;
+            case 5: wsum_tile(F16, 3, 4, left, npos, wq, vd, v_stride, o, out_stride); break;
+            case 6: wsum_tile(F16, 4, 4, left, npos, wq, vd, v_stride, o, out_stride); break;
+            case 7: wsum_tile(F16, 5, 4, left, npos, wq, vd, v_stride, o, out_stride); break;
+            default: wsum_tile(F16, 6, 4, left, npos, wq, vd, v_stride, o, out_stride); break;
             }
         }
     }
+}
+
+static void wsum_f16(int64_t n, int nq, int npos, const float *w, size_t w_stride, const hr_f16 *v, size_t v_stride,
+                     float *out, size_t out_stride) {
+    wsum_any(true, n, nq, npos, w, w_stride, (const uint8_t *)v, v_stride, out, out_stride);
+}
+
+static void wsum_f32(int64_t n, int nq, int npos, const float *w, size_t w_stride, const float *v, size_t v_stride,
+                     float *out, size_t out_stride) {
+    wsum_any(false, n, nq, npos, w, w_stride, (const uint8_t *)v, v_stride, out, out_stride);
 }
 
 static void round_f16(float *x, int64_t n) {
@@ -147,4 +163,5 @@ void hr_act_fill_avx512(hr_kernels *k) {
     k->exp_sum = exp_sum;
     k->swiglu = swiglu;
     k->wsum_f16 = wsum_f16;
+    k->wsum_f32 = wsum_f32;
 }

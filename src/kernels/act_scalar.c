@@ -29,6 +29,18 @@ void hr_wsum_f16_scalar(int64_t n, int nq, int npos, const float *w, size_t w_st
     }
 }
 
+void hr_wsum_f32_scalar(int64_t n, int nq, int npos, const float *w, size_t w_stride, const float *v,
+                        size_t v_stride, float *out, size_t out_stride) {
+    for (int q = 0; q < nq; q++) {
+        float *o = out + (size_t)q * out_stride;
+        for (int i = 0; i < npos; i++) {
+            const float wi = w[(size_t)q * w_stride + i];
+            const float *vr = (const float *)((const uint8_t *)v + (size_t)i * v_stride);
+            for (int64_t d = 0; d < n; d++) o[d] = fmaf(wi, vr[d], o[d]);
+        }
+    }
+}
+
 static void round_f16(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] = hr_f16_to_f32(hr_f32_to_f16(x[i]));
 }
@@ -38,4 +50,5 @@ void hr_act_fill_scalar(hr_kernels *k) {
     k->exp_sum = exp_sum;
     k->swiglu = swiglu;
     k->wsum_f16 = hr_wsum_f16_scalar;
+    k->wsum_f32 = hr_wsum_f32_scalar;
 }

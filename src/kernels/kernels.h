@@ -42,6 +42,10 @@ typedef void (*hr_swiglu_fn)(int64_t n, float *g, const float *u);
 typedef void (*hr_round_f16_fn)(float *x, int64_t n);
 typedef void (*hr_wsum_f16_fn)(int64_t n, int nq, int npos, const float *w, size_t w_stride, const hr_f16 *v,
                                size_t v_stride, float *out, size_t out_stride);
+/* The same weighted sum of F32 rows (the Mamba-2 scan's products, in the
+ * order ggml's scalar loops would take), one fused multiply-add per term. */
+typedef void (*hr_wsum_f32_fn)(int64_t n, int nq, int npos, const float *w, size_t w_stride, const float *v,
+                               size_t v_stride, float *out, size_t out_stride);
 /* Converts n floats to an activation row of the given type (Q8_0, Q8_1, Q8_K, F16, BF16, F32). */
 typedef void (*hr_quantize_row_fn)(const float *x, void *y, int64_t n);
 
@@ -71,6 +75,7 @@ typedef struct hr_kernels {
     hr_exp_sum_fn exp_sum;
     hr_swiglu_fn swiglu;
     hr_wsum_f16_fn wsum_f16;
+    hr_wsum_f32_fn wsum_f32;
     hr_round_f16_fn round_f16;
 } hr_kernels;
 

@@ -27,6 +27,8 @@ void hr_act_fill_avx2(hr_kernels *k);
 void hr_act_fill_avx512(hr_kernels *k);
 void hr_wsum_f16_scalar(int64_t n, int nq, int npos, const float *w, size_t w_stride, const hr_f16 *v, size_t v_stride,
                         float *out, size_t out_stride);
+void hr_wsum_f32_scalar(int64_t n, int nq, int npos, const float *w, size_t w_stride, const float *v, size_t v_stride,
+                        float *out, size_t out_stride);
 void hr_kernels_fill_neon_dotprod(hr_kernels *k);
 
 /* Scalar kernels, by name, for SIMD files that reuse them. */

@@ -47,6 +47,9 @@ typedef struct hr_gdn_io {
 } hr_gdn_io;
 /* Floats of per-thread workspace hr_gdn_chunk needs for state size D. */
 size_t hr_gdn_chunk_ws_floats(int D);
+/* Floats of one thread's workspace for the chunked Mamba-2 scan (nemotron_h.c). */
+struct hr_nemotron_model;
+size_t hr_nemotron_chunk_ws_floats(const struct hr_nemotron_model *q);
 /* c <= HR_GDN_CHUNK tokens of the gated delta rule in the chunked parallel form,
  * updating the head's state S (rows: value dimensions; [D][D]). */
 void hr_gdn_chunk(hr_vec_dot_fn dot, int D, int c, const hr_gdn_io *io, float scale, float *S, float *ws);

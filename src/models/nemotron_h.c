@@ -208,6 +208,7 @@ typedef struct {
     float *S; /* [n_head][head_dim][d_state] */
     int n;
     hr_vec_dot_fn dot;
+    hr_wsum_f32_fn wsum;
     atomic_int next;
 } scan_job;
 
@@ -218,65 +219,65 @@ typedef struct {
  *   S_end = e^{L_c} S + sum_s e^{L_c - L_s} dt_s x_s B_s^T:
  * every sum is a dot product on the vector kernels (the per-token scan's inner
  * loop is a scalar reduction), and decays enter only as differences L_t - L_s <= 0. */
+size_t hr_nemotron_chunk_ws_floats(const struct hr_nemotron_model *q) {
+    const size_t C_ = HR_GDN_CHUNK;
+    return 3 * C_ + 2 * C_ * C_ + (size_t)q->d_state * q->head_dim + (size_t)q->head_dim * C_;
+}
+
 static void scan_chunked_group(const scan_job *j, int g, float *ws) {
     const hr_nemotron_model *q = j->q;
     const hr_qwen35_session *qs = j->qs;
     const int nh = q->n_head, hd = q->head_dim, ds = q->d_state, cd = q->conv_dim, di = q->d_inner;
     const int hpg = nh / q->n_group, C_ = HR_GDN_CHUNK;
     const hr_vec_dot_fn dot = j->dot;
-    /* x and B of the chunk transposed (a row per dimension), so sums over tokens are dot products;
-     * CB (C_t . B_s, shared by the group's heads) and W (its decayed weights, zero above the diagonal,
-     * so that every row is a dot product of the chunk's full length) */
-    float *Xt = ws, *Bt = Xt + (size_t)hd * C_, *L = Bt + (size_t)ds * C_, *dt = L + C_, *w = dt + C_, *cx = w + C_;
-    float *CB = cx + C_, *W = CB + (size_t)C_ * C_;
+    const hr_wsum_f32_fn wsum = j->wsum;
+    /* CB (C_t . B_s, shared by the group's heads), W (its decayed weights, zero above the diagonal), the
+     * state transposed (a row per state dimension) and the state update's weights w_s x_s (a row per x
+     * dimension): each sum then is one weighted sum of rows (wsum_f32) */
+    float *L = ws, *dt = L + C_, *w = dt + C_, *CB = w + C_, *W = CB + (size_t)C_ * C_, *ST = W + (size_t)C_ * C_;
+    float *XW = ST + (size_t)ds * hd;
     for (int t0 = 0; t0 < j->n; t0 += C_) {
         const int c = j->n - t0 < C_ ? j->n - t0 : C_;
-#define B(t) (qs->conv + (size_t)(t0 + (t)) * cd + di + (size_t)g * ds)
-#define C(t) (qs->conv + (size_t)(t0 + (t)) * cd + di + (size_t)q->n_group * ds + (size_t)g * ds)
-        for (int t = 0; t < c; t++) {
-            for (int s = 0; s <= t; s++) dot(ds, &CB[(size_t)t * C_ + s], C(t), B(s));
-            for (int i0 = 0; i0 < ds; i0++) Bt[(size_t)i0 * C_ + t] = B(t)[i0];
-        }
+        const float *B0 = qs->conv + (size_t)t0 * cd + di + (size_t)g * ds;
+        const float *C0 = qs->conv + (size_t)t0 * cd + di + (size_t)q->n_group * ds + (size_t)g * ds;
+        for (int t = 0; t < c; t++)
+            for (int s = 0; s <= t; s++) dot(ds, &CB[(size_t)t * C_ + s], C0 + (size_t)t * cd, B0 + (size_t)s * cd);
         for (int h = g * hpg; h < (g + 1) * hpg; h++) {
             float *S = j->S + (size_t)h * hd * ds;
-#define X(t) (qs->conv + (size_t)(t0 + (t)) * cd + (size_t)h * hd)
-#define Y(t) (qs->core + (size_t)(t0 + (t)) * di + (size_t)h * hd)
+            const float *X0 = qs->conv + (size_t)t0 * cd + (size_t)h * hd;
+            float *Y0 = qs->core + (size_t)t0 * di + (size_t)h * hd;
             float acc = 0.0f;
             for (int t = 0; t < c; t++) {
                 dt[t] = hr_hy_softplus(qs->alpha[(size_t)(t0 + t) * nh + h]);
                 L[t] = acc += dt[t] * j->G->a[h];
-                for (int i1 = 0; i1 < hd; i1++) Xt[(size_t)i1 * C_ + t] = X(t)[i1];
             }
+            /* y_t = e^{L_t} S C_t: the state's contribution */
             for (int i1 = 0; i1 < hd; i1++)
-                for (int t = 0; t < c; t++) dot(ds, &Y(t)[i1], S + (size_t)i1 * ds, C(t));
+                for (int i0 = 0; i0 < ds; i0++) ST[(size_t)i0 * hd + i1] = S[(size_t)i1 * ds + i0];
+            for (int t = 0; t < c; t++) memset(Y0 + (size_t)t * di, 0, (size_t)hd * sizeof(float));
+            wsum(hd, c, ds, C0, (size_t)cd, ST, (size_t)hd * sizeof(float), Y0, (size_t)di);
             for (int t = 0; t < c; t++) {
-                float *Wt = W + (size_t)t * C_;
+                float *Wt = W + (size_t)t * C_, *y = Y0 + (size_t)t * di;
                 for (int s = 0; s <= t; s++) Wt[s] = expf(L[t] - L[s]) * CB[(size_t)t * C_ + s] * dt[s];
                 for (int s = t + 1; s < c; s++) Wt[s] = 0.0f;
-                float *y = Y(t);
-                const float e = expf(L[t]), *x = X(t);
-                for (int i1 = 0; i1 < hd; i1++) {
-                    float sum;
-                    dot(c, &sum, Wt, Xt + (size_t)i1 * C_);
-                    y[i1] = e * y[i1] + sum + x[i1] * j->G->d[h];
-                }
+                const float e = expf(L[t]);
+                for (int i1 = 0; i1 < hd; i1++) y[i1] *= e;
             }
+            /* + sum_{s<=t} W_ts x_s, then the skip D x_t */
+            wsum(hd, c, c, W, (size_t)C_, X0, (size_t)cd * sizeof(float), Y0, (size_t)di);
+            for (int t = 0; t < c; t++) {
+                float *y = Y0 + (size_t)t * di;
+                const float *x = X0 + (size_t)t * cd;
+                for (int i1 = 0; i1 < hd; i1++) y[i1] += x[i1] * j->G->d[h];
+            }
+            /* S = e^{L_c} S + sum_s e^{L_c - L_s} dt_s x_s B_s^T */
             const float el = expf(L[c - 1]);
-            for (int s = 0; s < c; s++) w[s] = expf(L[c - 1] - L[s]) * dt[s]; /* weight of x_s B_s^T in the new state */
-            for (int i1 = 0; i1 < hd; i1++) {
-                float *Sr = S + (size_t)i1 * ds;
-                for (int s = 0; s < c; s++) cx[s] = w[s] * Xt[(size_t)i1 * C_ + s];
-                for (int i0 = 0; i0 < ds; i0++) {
-                    float sum;
-                    dot(c, &sum, cx, Bt + (size_t)i0 * C_);
-                    Sr[i0] = el * Sr[i0] + sum;
-                }
-            }
-#undef X
-#undef Y
+            for (int s = 0; s < c; s++) w[s] = expf(L[c - 1] - L[s]) * dt[s];
+            for (int i1 = 0; i1 < hd; i1++)
+                for (int s = 0; s < c; s++) XW[(size_t)i1 * C_ + s] = w[s] * X0[(size_t)s * cd + i1];
+            for (size_t i = 0; i < (size_t)hd * ds; i++) S[i] *= el;
+            wsum(ds, hd, c, XW, (size_t)C_, B0, (size_t)cd * sizeof(float), S, (size_t)ds);
         }
-#undef B
-#undef C
     }
 }
 
@@ -362,7 +363,8 @@ static void mamba2(hearth_session *s, int il, const float *xn, int n) {
     hr_hy_conv(m->pool, G->conv, G->conv_b, q->d_conv, cd, win, qs->qkv + di, (size_t)dip, n, qs->conv);
     for (int t = 0; t < n; t++)
         for (int h = 0; h < nh; h++) qs->alpha[(size_t)t * nh + h] = qs->qkv[(size_t)t * dip + di + cd + h] + G->dt_b[h];
-    scan_job sj = {.q = q, .G = G, .qs = qs, .S = S, .n = n, .dot = m->kernels.vec_dot[HR_TYPE_F32]};
+    scan_job sj = {.q = q, .G = G, .qs = qs, .S = S, .n = n, .dot = m->kernels.vec_dot[HR_TYPE_F32],
+                   .wsum = m->kernels.wsum_f32};
     atomic_init(&sj.next, 0);
     hr_threadpool_run(m->pool, scan_task, &sj);
     gate_norm_job gj = {.q = q, .G = G, .qs = qs, .eps = m->hp.rms_eps};

@@ -272,7 +272,7 @@ hearth_status hr_qwen35_session_new(hearth_session *s, hearth_error *err) {
     ok = ok && (qs->attn_scratch = malloc((size_t)nt * qs->attn_stride * sizeof(float)));
     /* per-thread workspace of the chunked prompt forms */
     qs->chunk_ws_stride = m->qwen35 ? hr_gdn_chunk_ws_floats(m->qwen35->d_state)
-                                    : (size_t)(m->nemotron->head_dim + m->nemotron->d_state + 4 + 2 * HR_GDN_CHUNK) * HR_GDN_CHUNK;
+                                    : hr_nemotron_chunk_ws_floats(m->nemotron);
     ok = ok && (qs->chunk_ws = malloc((size_t)nt * qs->chunk_ws_stride * sizeof(float)));
     int64_t max_in = (int64_t)(d > ff ? d : ff);
     if ((int64_t)dq > max_in) max_in = (int64_t)dq;

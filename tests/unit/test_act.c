@@ -121,6 +121,18 @@ Test(act, wsum_f16_matches_scalar) {
                 cr_assert(!memcmp(o0, o1, sizeof o0), "%s wsum_f16 hd=%d nq=%d differs", k[ki].isa_name, hds[hi], nq);
             }
     }
+    /* wsum_f32: every table's form equals the scalar one bit for bit */
+    static float vf[NPOS * VS], of0[NQ * HD], of1[NQ * HD];
+    for (int i = 0; i < NPOS * VS; i++) vf[i] = urand(-4.0f, 4.0f);
+    for (int ki = 0; ki < nk; ki++)
+        for (size_t hi = 0; hi < sizeof hds / sizeof hds[0]; hi++)
+            for (int nq = 1; nq <= NQ; nq++) {
+                for (int i = 0; i < NQ * HD; i++) of0[i] = of1[i] = (float)(i % 5) - 2.0f;
+                hr_wsum_f32_scalar(hds[hi], nq, NPOS, w, NPOS, vf, VS * sizeof(float), of0, HD);
+                k[ki].wsum_f32(hds[hi], nq, 11, w, NPOS, vf, VS * sizeof(float), of1, HD);
+                k[ki].wsum_f32(hds[hi], nq, NPOS - 11, w + 11, NPOS, vf + 11 * VS, VS * sizeof(float), of1, HD);
+                cr_assert(!memcmp(of0, of1, sizeof of0), "%s wsum_f32 hd=%d nq=%d differs", k[ki].isa_name, hds[hi], nq);
+            }
     /* and the scalar form is the plain sum it claims to be */
     memset(o0, 0, sizeof o0);
     hr_wsum_f16_scalar(64, 1, NPOS, w, NPOS, v, VS * sizeof(hr_f16), o0, HD);
