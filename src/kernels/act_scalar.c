@@ -4,6 +4,7 @@
  * act_avx2.c, act_avx512.c) so that results track llama.cpp's on that ISA.
  */
 #include <math.h>
+#include <stdbool.h>
 
 #include "kernels/kernels_impl.h"
 
@@ -17,28 +18,29 @@ static void swiglu(int64_t n, float *g, const float *u) {
     for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
-void hr_wsum_f16_scalar(int64_t n, int nq, int npos, const float *w, size_t w_stride, const hr_f16 *v,
-                        size_t v_stride, float *out, size_t out_stride) {
+/* out[q] += w[q][i] * v_i, one fmaf per term (the SIMD forms' FMA), v_i F16 or F32 */
+static void wsum_rows(bool f16, int64_t n, int nq, int npos, const float *w, size_t w_stride, const uint8_t *v,
+                      size_t v_stride, float *out, size_t out_stride) {
     for (int q = 0; q < nq; q++) {
         float *o = out + (size_t)q * out_stride;
         for (int i = 0; i < npos; i++) {
             const float wi = w[(size_t)q * w_stride + i];
-            const hr_f16 *vr = (const hr_f16 *)((const uint8_t *)v + (size_t)i * v_stride);
-            for (int64_t d = 0; d < n; d++) o[d] = fmaf(wi, hr_f16_to_f32(vr[d]), o[d]); /* one rounding, as the SIMD FMA */
+            const uint8_t *vr = v + (size_t)i * v_stride;
+            for (int64_t d = 0; d < n; d++)
+                o[d] = fmaf(wi, f16 ? hr_f16_to_f32(((const hr_f16 *)(const void *)vr)[d]) : ((const float *)(const void *)vr)[d],
+                            o[d]);
         }
     }
 }
 
+void hr_wsum_f16_scalar(int64_t n, int nq, int npos, const float *w, size_t w_stride, const hr_f16 *v,
+                        size_t v_stride, float *out, size_t out_stride) {
+    wsum_rows(true, n, nq, npos, w, w_stride, (const uint8_t *)v, v_stride, out, out_stride);
+}
+
 void hr_wsum_f32_scalar(int64_t n, int nq, int npos, const float *w, size_t w_stride, const float *v,
                         size_t v_stride, float *out, size_t out_stride) {
-    for (int q = 0; q < nq; q++) {
-        float *o = out + (size_t)q * out_stride;
-        for (int i = 0; i < npos; i++) {
-            const float wi = w[(size_t)q * w_stride + i];
-            const float *vr = (const float *)((const uint8_t *)v + (size_t)i * v_stride);
-            for (int64_t d = 0; d < n; d++) o[d] = fmaf(wi, vr[d], o[d]);
-        }
-    }
+    wsum_rows(false, n, nq, npos, w, w_stride, (const uint8_t *)v, v_stride, out, out_stride);
 }
 
 static void round_f16(float *x, int64_t n) {

@@ -3,7 +3,6 @@
  * attention temperature). Each step mirrors the ggml op llama.cpp uses, with
  * the same float/double choices, so results agree within rounding. */
 #include <math.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -70,7 +69,6 @@ typedef struct {
     float *scratch;            /* per thread: scratch_stride floats (hr_attention_scratch_floats) */
     size_t scratch_stride;
     int n, pos0;
-    atomic_int next;
 } attn_job;
 
 /* Queries per unit of attention work (tokens x heads sharing a KV head). */
@@ -186,35 +184,28 @@ static void attn_unit(attn_job *j, int it, int ith) {
     }
 }
 
-static void attn_task(void *ctx, int ith, int nth) {
-    (void)nth;
-    attn_job *j = ctx;
-    const int units = attn_units(j);
-    for (;;) {
-        const int it = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-        if (it >= units) return;
-        attn_unit(j, it, ith);
+/* Several sessions' attention in one hand-out of units (one wake-up and one
+ * wait of the pool per layer instead of one per session): unit g counts over
+ * the jobs in order. */
+typedef struct {
+    attn_job *jobs;
+    int n_jobs;
+} attn_set;
+
+static void attn_range(void *ctx, int64_t g0, int64_t g1, int ith) {
+    const attn_set *as = ctx;
+    for (int64_t g = g0; g < g1; g++) {
+        int it = (int)g, i = 0;
+        while (it >= attn_units(&as->jobs[i])) it -= attn_units(&as->jobs[i++]);
+        attn_unit(&as->jobs[i], it, ith);
     }
 }
 
-/* Several sessions' attention in one hand-out of units: one wake-up and one
- * wait of the pool per layer instead of one per session. */
-typedef struct {
-    attn_job *jobs;
-    int n_jobs, total;
-    atomic_int next;
-} attn_multi_job;
-
-static void attn_multi_task(void *ctx, int ith, int nth) {
-    (void)nth;
-    attn_multi_job *mj = ctx;
-    for (;;) {
-        int it = atomic_fetch_add_explicit(&mj->next, 1, memory_order_relaxed);
-        if (it >= mj->total) return;
-        int i = 0;
-        while (it >= attn_units(&mj->jobs[i])) it -= attn_units(&mj->jobs[i++]);
-        attn_unit(&mj->jobs[i], it, ith);
-    }
+static void attn_run(const hearth_model *m, attn_job *jobs, int n_jobs) {
+    int64_t total = 0;
+    for (int i = 0; i < n_jobs; i++) total += attn_units(&jobs[i]);
+    attn_set as = {.jobs = jobs, .n_jobs = n_jobs};
+    hr_parallel_for(m->pool, total, 1, attn_range, &as);
 }
 
 static void store_kv(hearth_session *s, int layer, int n, int pos0) {
@@ -342,8 +333,7 @@ void hr_attention(hearth_session *s, const float *q, float *att, const uint8_t *
                   size_t scratch_stride, int n, int pos0) {
     attn_job aj = {.s = s, .q = q, .att = att, .kc = kc, .vc = vc, .scratch = scratch,
                    .scratch_stride = scratch_stride, .n = n, .pos0 = pos0};
-    atomic_init(&aj.next, 0);
-    hr_threadpool_run(s->m->pool, attn_task, &aj);
+    attn_run(s->m, &aj, 1);
 }
 
 size_t hr_attention_scratch_floats(const hr_hparams *hp, int32_t n_ctx) {
@@ -355,17 +345,14 @@ void hr_llama_attention_multi(hearth_session *const *ss, int layer, const int *c
     attn_job jobs[HR_ATT_MULTI_MAX];
     for (int i0 = 0; i0 < ns; i0 += HR_ATT_MULTI_MAX) {
         const int k = ns - i0 < HR_ATT_MULTI_MAX ? ns - i0 : HR_ATT_MULTI_MAX;
-        attn_multi_job mj = {.jobs = jobs, .n_jobs = k};
         for (int i = 0; i < k; i++) {
             hearth_session *s = ss[i0 + i];
             const size_t layer_off = (size_t)layer * s->n_ctx * s->kv_row_bytes;
             jobs[i] = (attn_job){.s = s, .q = s->q, .att = s->att, .kc = s->k_cache + layer_off,
                                  .vc = s->v_cache + layer_off, .scratch = s->attn_scratch,
                                  .scratch_stride = s->attn_scratch_stride, .n = cnt[i0 + i], .pos0 = s->n_past};
-            mj.total += attn_units(&jobs[i]);
         }
-        atomic_init(&mj.next, 0);
-        hr_threadpool_run(ss[0]->m->pool, attn_multi_task, &mj);
+        attn_run(ss[0]->m, jobs, k);
     }
 }
 

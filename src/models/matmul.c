@@ -4,7 +4,6 @@
  * through an atomic counter, and each chunk of weight rows is dotted with
  * every token while it is in cache, through the ISA's tiled kernel when it
  * has one for the weight type (bit-identical to the per-pair vec_dot). */
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -33,7 +32,6 @@ typedef struct {
     long chunks[HR_MM_MAX_W];
     bool tiled[HR_MM_MAX_W];
     long total;
-    atomic_long next;
     /* conversion phase */
     const float *x;
     int64_t n_in;
@@ -43,25 +41,22 @@ typedef struct {
     int n_conv;
 } mm_job;
 
-static void conv_task(void *ctx, int ith, int nth) {
+/* Items [i0, i1) of the conversion: converter it / n_tok, token it % n_tok. */
+static void conv_range(void *ctx, int64_t i0, int64_t i1, int ith) {
     (void)ith;
-    (void)nth;
     mm_job *j = ctx;
-    for (;;) {
-        long it = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-        if (it >= (long)j->n_conv * j->n_tok) return;
+    for (int64_t it = i0; it < i1; it++) {
         int c = (int)(it / j->n_tok), t = (int)(it % j->n_tok);
         j->conv[c](j->x + (size_t)t * j->n_in, j->conv_dst[c] + (size_t)t * j->conv_stride[c], j->n_in);
     }
 }
 
-static void mm_task(void *ctx, int ith, int nth) {
+/* Chunks [c0, c1) of the product, counted over the weights in order. */
+static void mm_range(void *ctx, int64_t c0, int64_t c1, int ith) {
     (void)ith;
-    (void)nth;
     mm_job *j = ctx;
-    for (;;) {
-        long c = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-        if (c >= j->total) return;
+    for (int64_t cc = c0; cc < c1; cc++) {
+        long c = (long)cc;
         int wi = 0;
         while (c >= j->chunks[wi]) c -= j->chunks[wi++];
         const hr_weight *w = j->w[wi];
@@ -135,11 +130,8 @@ void hr_matmul(const hearth_model *m, hr_mm_scratch *sc, int nw, const hr_weight
         }
         j.xq[i] = j.conv_dst[c];
     }
-    atomic_init(&j.next, 0);
-    if (j.n_conv) {
-        if (n_tok > 1) hr_threadpool_run(m->pool, conv_task, &j);
-        else conv_task(&j, 0, 1);
-    }
-    atomic_store(&j.next, 0);
-    hr_threadpool_run(m->pool, mm_task, &j);
+    /* one token's conversions are not worth waking the pool */
+    const int64_t n_items = (int64_t)j.n_conv * n_tok;
+    hr_parallel_for(m->pool, n_items, n_tok > 1 ? 1 : n_items, conv_range, &j);
+    hr_parallel_for(m->pool, j.total, 1, mm_range, &j);
 }

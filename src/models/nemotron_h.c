@@ -328,7 +328,8 @@ typedef struct {
 } gate_norm_job;
 
 /* y * silu(z), then RMSNorm per group, for tokens [t0, t1) */
-static void gate_norm_tokens(void *ctx, int64_t t0, int64_t t1) {
+static void gate_norm_tokens(void *ctx, int64_t t0, int64_t t1, int ith) {
+    (void)ith;
     const gate_norm_job *j = ctx;
     const int di = j->q->d_inner, dip = j->q->d_in_proj, gs = di / j->q->n_group;
     for (int64_t t = t0; t < t1; t++) {
@@ -340,7 +341,8 @@ static void gate_norm_tokens(void *ctx, int64_t t0, int64_t t1) {
     }
 }
 
-static void relu2_range(void *ctx, int64_t i0, int64_t i1) {
+static void relu2_range(void *ctx, int64_t i0, int64_t i1, int ith) {
+    (void)ith;
     float *u = ctx;
     for (int64_t i = i0; i < i1; i++) {
         const float r = u[i] > 0.0f ? u[i] : 0.0f;

@@ -413,7 +413,8 @@ typedef struct {
     size_t in_stride;
 } conv_job;
 
-static void conv_channels(void *ctx, int64_t c0, int64_t c1) {
+static void conv_channels(void *ctx, int64_t c0, int64_t c1, int ith) {
+    (void)ith;
     const conv_job *j = ctx;
     const int K = j->K;
     for (int64_t c = c0; c < c1; c++) {

@@ -202,13 +202,12 @@ typedef struct {
 } range_job;
 
 static void range_task(void *ctx, int ith, int nth) {
-    (void)ith;
     (void)nth;
     range_job *j = ctx;
     for (;;) {
         const int64_t i0 = atomic_fetch_add_explicit(&j->next, j->grain, memory_order_relaxed);
         if (i0 >= j->n) return;
-        j->fn(j->ctx, i0, i0 + j->grain < j->n ? i0 + j->grain : j->n);
+        j->fn(j->ctx, i0, i0 + j->grain < j->n ? i0 + j->grain : j->n, ith);
     }
 }
 
@@ -216,7 +215,7 @@ void hr_parallel_for(hr_threadpool *p, int64_t n, int64_t grain, hr_range_fn fn,
     if (n <= 0) return;
     if (grain < 1) grain = 1;
     if (n <= grain || !p || p->n == 1) {
-        fn(ctx, 0, n);
+        fn(ctx, 0, n, 0);
         return;
     }
     range_job j = {.fn = fn, .ctx = ctx, .n = n, .grain = grain};

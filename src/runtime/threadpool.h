@@ -25,11 +25,10 @@ int hr_threadpool_n_threads(const hr_threadpool *p);
  * ith is unique per running thread (< nth), for per-thread scratch. Not reentrant. */
 void hr_threadpool_run(hr_threadpool *p, hr_task_fn fn, void *ctx);
 
-/* fn(ctx, i0, i1) over [0, n) in pieces of grain items, handed out
- * dynamically on the pool (the calling thread alone when n <= grain): for
- * element-wise steps between the matrix products, which would otherwise run
- * on one thread while the others wait. */
-typedef void (*hr_range_fn)(void *ctx, int64_t i0, int64_t i1);
+/* fn(ctx, i0, i1, ith) over [0, n) in pieces of grain items, handed out
+ * dynamically on the pool (the calling thread alone, as ith 0, when
+ * n <= grain); ith as in hr_threadpool_run, for per-thread scratch. */
+typedef void (*hr_range_fn)(void *ctx, int64_t i0, int64_t i1, int ith);
 void hr_parallel_for(hr_threadpool *p, int64_t n, int64_t grain, hr_range_fn fn, void *ctx);
 
 /* Number of physical cores (distinct core ids), at least 1. */

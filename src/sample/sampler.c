@@ -134,8 +134,9 @@ static int32_t first_argmax(const float *x, int32_t n) {
 hearth_status hearth_sampler_sample(hearth_sampler *s, const float *logits, int32_t n_vocab, int32_t *out,
                                     hearth_error *err) {
     if (!s || !logits || !out || n_vocab <= 0) return hr_fail(err, HEARTH_ERR_INVALID, "hearth_sampler_sample: bad arguments");
-    const bool penalties = s->p.repeat_penalty != 1.0f || s->p.frequency_penalty != 0.0f || s->p.presence_penalty != 0.0f;
-    if (s->p.temperature <= 0.0f && (s->hist_n == 0 || !penalties)) {
+    const hearth_sampler_params *p = &s->p;
+    const bool penalize = s->hist_n > 0 && (p->repeat_penalty != 1.0f || p->frequency_penalty != 0.0f || p->presence_penalty != 0.0f);
+    if (p->temperature <= 0.0f && !penalize) {
         /* greedy without penalties: the first maximum, as the candidate path below picks it, without copying
          * the vocabulary into candidates (a server samples every slot between two forward passes) */
         *out = first_argmax(logits, n_vocab);
@@ -151,8 +152,6 @@ hearth_status hearth_sampler_sample(hearth_sampler *s, const float *logits, int3
     }
     for (int32_t i = 0; i < n_vocab; i++) s->cands[i] = (cand){i, logits[i]};
 
-    const hearth_sampler_params *p = &s->p;
-    bool penalize = s->hist_n > 0 && (p->repeat_penalty != 1.0f || p->frequency_penalty != 0.0f || p->presence_penalty != 0.0f);
     if (penalize) {
         if (s->counts_n < n_vocab) {
             int32_t *c = realloc(s->counts, (size_t)n_vocab * sizeof *c);

@@ -282,8 +282,6 @@ static bool sample_step(hs_sched *s, slot *sl) {
     return true;
 }
 
-/* One token for every generating slot, all in one batched pass; if that fails
- * (nothing changed then), slot by slot so that only the failing one ends. */
 /* One forward pass for the step: the next prompt chunk of every slot still
  * reading its prompt together with the next token of every generating slot
  * (list[0..n), tokens tok[i][0..cnt[i])), so new clients' prompts share the

@@ -5,6 +5,7 @@
  * for bit, including the far tails where exp over- or underflows. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,39 +100,42 @@ Test(act, swiglu_matches_lane_model) {
     }
 }
 
-Test(act, wsum_f16_matches_scalar) {
+enum { NPOS = 37, NQ = 7, HD = 192, VS = HD + 8 };
+
+/* A table's wsum (F16 or F32 rows) against the scalar form, bit for bit: from a
+ * non-zero start, and in two spans (a ring buffer's wrap). */
+static void check_wsum(const hr_kernels *k, bool f16, const float *w, const void *v, int hd, int nq) {
+    static float o0[NQ * HD], o1[NQ * HD];
+    const size_t es = f16 ? sizeof(hr_f16) : sizeof(float), vs = VS * es;
+    const uint8_t *v11 = (const uint8_t *)v + 11 * vs;
+    for (int i = 0; i < NQ * HD; i++) o0[i] = o1[i] = (float)(i % 5) - 2.0f;
+    if (f16) {
+        hr_wsum_f16_scalar(hd, nq, NPOS, w, NPOS, v, vs, o0, HD);
+        k->wsum_f16(hd, nq, 11, w, NPOS, v, vs, o1, HD);
+        k->wsum_f16(hd, nq, NPOS - 11, w + 11, NPOS, (const hr_f16 *)(const void *)v11, vs, o1, HD);
+    } else {
+        hr_wsum_f32_scalar(hd, nq, NPOS, w, NPOS, v, vs, o0, HD);
+        k->wsum_f32(hd, nq, 11, w, NPOS, v, vs, o1, HD);
+        k->wsum_f32(hd, nq, NPOS - 11, w + 11, NPOS, (const float *)(const void *)v11, vs, o1, HD);
+    }
+    cr_assert(!memcmp(o0, o1, sizeof o0), "%s wsum_%s hd=%d nq=%d differs", k->isa_name, f16 ? "f16" : "f32", hd, nq);
+}
+
+Test(act, wsum_matches_scalar) {
     hr_kernels k[3];
     int nk = simd_tables(k);
     if (!nk) cr_skip_test("no x86 SIMD on this CPU");
-    enum { NPOS = 37, NQ = 7, HD = 192, VS = HD + 8 };
     static hr_f16 v[NPOS * VS];
-    static float w[NQ * NPOS], o0[NQ * HD], o1[NQ * HD];
+    static float vf[NPOS * VS], w[NQ * NPOS], o0[NQ * HD];
     for (int i = 0; i < NPOS * VS; i++) v[i] = hr_f32_to_f16(urand(-4.0f, 4.0f));
+    for (int i = 0; i < NPOS * VS; i++) vf[i] = urand(-4.0f, 4.0f);
     for (int i = 0; i < NQ * NPOS; i++) w[i] = hr_f16_to_f32(hr_f32_to_f16(urand(0.0f, 0.3f)));
     static const int hds[] = {64, 128, 192, 96, 16, 40, 7};
-    for (int ki = 0; ki < nk; ki++) {
-        if (!k[ki].wsum_f16) continue;
-        for (size_t hi = 0; hi < sizeof hds / sizeof hds[0]; hi++)
-            for (int nq = 1; nq <= NQ; nq++) {
-                /* from a non-zero start, and in two spans (a ring buffer's wrap) */
-                for (int i = 0; i < NQ * HD; i++) o0[i] = o1[i] = (float)(i % 5) - 2.0f;
-                hr_wsum_f16_scalar(hds[hi], nq, NPOS, w, NPOS, v, VS * sizeof(hr_f16), o0, HD);
-                k[ki].wsum_f16(hds[hi], nq, 11, w, NPOS, v, VS * sizeof(hr_f16), o1, HD);
-                k[ki].wsum_f16(hds[hi], nq, NPOS - 11, w + 11, NPOS, v + 11 * VS, VS * sizeof(hr_f16), o1, HD);
-                cr_assert(!memcmp(o0, o1, sizeof o0), "%s wsum_f16 hd=%d nq=%d differs", k[ki].isa_name, hds[hi], nq);
-            }
-    }
-    /* wsum_f32: every table's form equals the scalar one bit for bit */
-    static float vf[NPOS * VS], of0[NQ * HD], of1[NQ * HD];
-    for (int i = 0; i < NPOS * VS; i++) vf[i] = urand(-4.0f, 4.0f);
     for (int ki = 0; ki < nk; ki++)
         for (size_t hi = 0; hi < sizeof hds / sizeof hds[0]; hi++)
             for (int nq = 1; nq <= NQ; nq++) {
-                for (int i = 0; i < NQ * HD; i++) of0[i] = of1[i] = (float)(i % 5) - 2.0f;
-                hr_wsum_f32_scalar(hds[hi], nq, NPOS, w, NPOS, vf, VS * sizeof(float), of0, HD);
-                k[ki].wsum_f32(hds[hi], nq, 11, w, NPOS, vf, VS * sizeof(float), of1, HD);
-                k[ki].wsum_f32(hds[hi], nq, NPOS - 11, w + 11, NPOS, vf + 11 * VS, VS * sizeof(float), of1, HD);
-                cr_assert(!memcmp(of0, of1, sizeof of0), "%s wsum_f32 hd=%d nq=%d differs", k[ki].isa_name, hds[hi], nq);
+                if (k[ki].wsum_f16) check_wsum(&k[ki], true, w, v, hds[hi], nq);
+                check_wsum(&k[ki], false, w, vf, hds[hi], nq);
             }
     /* and the scalar form is the plain sum it claims to be */
     memset(o0, 0, sizeof o0);
