@@ -15,7 +15,7 @@
 #include "hearth.h"
 
 static void usage(FILE *f) {
-    fputs("usage: hearth bench -m MODEL.gguf [-p 512] [-n 128] [-d DEPTH] [-t THREADS] [-r REPETITIONS]\n"
+    fputs("usage: hearth bench -m MODEL.gguf [-p 512] [-n 128] [-d DEPTH] [-t THREADS] [-r REPETITIONS] [--cache-type f16|q8_0|f32]\n"
           "  prompt (pp) and generation (tg) tokens/s, with -d after DEPTH tokens of context\n",
           f);
 }
@@ -66,7 +66,7 @@ static double timed_eval(hearth_session *s, const int32_t *toks, int64_t depth, 
 }
 
 int cmd_bench(int argc, char **argv) {
-    const char *path = NULL;
+    const char *path = NULL, *cache = "f16";
     int64_t n_prompt = 512, n_gen = 128, n_threads = 0, reps = 1, depth = 0;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -74,12 +74,13 @@ int cmd_bench(int argc, char **argv) {
             usage(stdout);
             return 0;
         }
-        static const char *const flags[] = {"-m", "--model", "-p", "-n", "-t", "--threads", "-r", "-d", "--n-depth"};
+        static const char *const flags[] = {"-m", "--model", "-p", "-n", "-t", "--threads", "-r", "-d", "--n-depth", "--cache-type"};
         bool known = false, ok = true;
         for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++) known |= !strcmp(a, flags[f]);
         if (!known) return cli_die("bench: unknown option '%s'", a);
         if (!v) return cli_die("bench: %s needs a value", a);
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) path = v;
+        else if (!strcmp(a, "--cache-type")) cache = v;
         else if (!strcmp(a, "-p")) ok = cli_parse_i64(a, v, 0, 1 << 16, &n_prompt);
         else if (!strcmp(a, "-n")) ok = cli_parse_i64(a, v, 0, 1 << 16, &n_gen);
         else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) ok = cli_parse_i64(a, v, 1, 1024, &n_threads);
@@ -91,6 +92,9 @@ int cmd_bench(int argc, char **argv) {
         usage(stderr);
         return 1;
     }
+    hearth_session_params sp = hearth_session_default_params();
+    if (!hearth_cache_type_from_name(cache, &sp.cache_type))
+        return cli_die("bench: --cache-type expects f16, q8_0 or f32, got '%s'", cache);
     uint64_t bpt = 0;
     if (bytes_per_token(path, &bpt)) return 1;
 
@@ -99,7 +103,6 @@ int cmd_bench(int argc, char **argv) {
     mp.n_threads = (int)n_threads;
     hearth_model *m = NULL;
     if (hearth_model_load(path, &mp, &m, &err) != HEARTH_OK) return cli_die("%s", err.message);
-    hearth_session_params sp = hearth_session_default_params();
     sp.n_ctx = (int32_t)(depth + (n_prompt > n_gen ? n_prompt : n_gen) + 16);
     hearth_session *s = NULL;
     int rc = 1;
@@ -134,8 +137,8 @@ int cmd_bench(int argc, char **argv) {
     pp /= (double)reps, tg /= (double)reps;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("model: %s (%s, %.1f MiB read per token), threads: %d, isa: %s\n", path, hearth_model_arch(m),
-           (double)bpt / (1 << 20), hearth_model_n_threads(m), hearth_model_isa(m));
+    printf("model: %s (%s, %.1f MiB read per token), threads: %d, isa: %s, cache: %s\n", path, hearth_model_arch(m),
+           (double)bpt / (1 << 20), hearth_model_n_threads(m), hearth_model_isa(m), hearth_cache_type_name(sp.cache_type));
     /* llama-bench's names: "tg128 @ d16384" for a run from a filled context. */
     char at[40] = "";
     if (depth > 0) snprintf(at, sizeof at, " @ d%" PRId64, depth);

@@ -6,6 +6,7 @@
  * halves, blocks added in double).
  */
 #include <immintrin.h>
+#include <math.h>
 
 #include "kernels/kernels_impl.h"
 
@@ -117,8 +118,63 @@ static void wsum_f32(int64_t n, int nq, int npos, const float *w, size_t w_strid
     }
 }
 
+/* Q8_0 rows: up to 4 queries x one block (32 values) of accumulators share
+ * each widened block. */
+static void wsum_q8_0(int64_t n, int nq, int npos, const float *w, size_t w_stride, const void *v, size_t v_stride,
+                      float *out, size_t out_stride) {
+    for (int q0 = 0; q0 < nq; q0 += 4) {
+        const int qn = nq - q0 < 4 ? nq - q0 : 4;
+        for (int64_t b = 0; b < n / HR_QK8_0; b++) {
+            __m256 acc[4][4];
+            for (int q = 0; q < qn; q++)
+                for (int k = 0; k < 4; k++) acc[q][k] = _mm256_loadu_ps(out + (size_t)(q0 + q) * out_stride + b * HR_QK8_0 + 8 * k);
+            for (int i = 0; i < npos; i++) {
+                const hr_block_q8_0 *vb = (const hr_block_q8_0 *)(const void *)((const uint8_t *)v + (size_t)i * v_stride) + b;
+                const __m256 d = _mm256_set1_ps(_cvtsh_ss(vb->d));
+                __m256 vv[4];
+                for (int k = 0; k < 4; k++)
+                    vv[k] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(vb->qs + 8 * k)))));
+                for (int q = 0; q < qn; q++) {
+                    const __m256 wb = _mm256_set1_ps(w[(size_t)(q0 + q) * w_stride + i]);
+                    for (int k = 0; k < 4; k++) acc[q][k] = _mm256_fmadd_ps(wb, vv[k], acc[q][k]);
+                }
+            }
+            for (int q = 0; q < qn; q++)
+                for (int k = 0; k < 4; k++) _mm256_storeu_ps(out + (size_t)(q0 + q) * out_stride + b * HR_QK8_0 + 8 * k, acc[q][k]);
+        }
+    }
+}
+
+/* max_ps(x, m) keeps m where x is NaN, as the scalar form's "x > m" does;
+ * the last n % 8 values go through the scalar form. */
+static float scale_max(float *x, int64_t n, float s) {
+    const __m256 sv = _mm256_set1_ps(s);
+    __m256 m0 = _mm256_set1_ps(-INFINITY);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 a = _mm256_mul_ps(_mm256_loadu_ps(x + i), sv);
+        _mm256_storeu_ps(x + i, a);
+        m0 = _mm256_max_ps(a, m0);
+    }
+    float lanes[8], mx = hr_scale_max_scalar(x + i, n - i, s);
+    _mm256_storeu_ps(lanes, m0);
+    for (int l = 0; l < 8; l++)
+        if (lanes[l] > mx) mx = lanes[l];
+    return mx;
+}
+
+static void scale(float *x, int64_t n, float s) {
+    const __m256 sv = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), sv));
+    hr_scale_scalar(x + i, n - i, s);
+}
+
 void hr_act_fill_avx2(hr_kernels *k) {
     k->exp_sum = exp_sum;
     k->swiglu = swiglu;
     k->wsum_f32 = wsum_f32;
+    k->wsum_q8_0 = wsum_q8_0;
+    k->scale_max = scale_max;
+    k->scale = scale;
 }

@@ -43,6 +43,32 @@ void hr_wsum_f32_scalar(int64_t n, int nq, int npos, const float *w, size_t w_st
     wsum_rows(false, n, nq, npos, w, w_stride, (const uint8_t *)v, v_stride, out, out_stride);
 }
 
+void hr_wsum_q8_0_scalar(int64_t n, int nq, int npos, const float *w, size_t w_stride, const void *v, size_t v_stride,
+                         float *out, size_t out_stride) {
+    for (int q = 0; q < nq; q++) {
+        float *o = out + (size_t)q * out_stride;
+        for (int i = 0; i < npos; i++) {
+            const float wi = w[(size_t)q * w_stride + i];
+            const hr_block_q8_0 *vb = (const hr_block_q8_0 *)(const void *)((const uint8_t *)v + (size_t)i * v_stride);
+            for (int64_t d = 0; d < n; d++)
+                o[d] = fmaf(wi, hr_f16_to_f32(vb[d / HR_QK8_0].d) * (float)vb[d / HR_QK8_0].qs[d % HR_QK8_0], o[d]);
+        }
+    }
+}
+
+float hr_scale_max_scalar(float *x, int64_t n, float s) {
+    float mx = -INFINITY;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] *= s;
+        if (x[i] > mx) mx = x[i];
+    }
+    return mx;
+}
+
+void hr_scale_scalar(float *x, int64_t n, float s) {
+    for (int64_t i = 0; i < n; i++) x[i] *= s;
+}
+
 static void round_f16(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] = hr_f16_to_f32(hr_f32_to_f16(x[i]));
 }
@@ -53,4 +79,7 @@ void hr_act_fill_scalar(hr_kernels *k) {
     k->swiglu = swiglu;
     k->wsum_f16 = hr_wsum_f16_scalar;
     k->wsum_f32 = hr_wsum_f32_scalar;
+    k->wsum_q8_0 = hr_wsum_q8_0_scalar;
+    k->scale_max = hr_scale_max_scalar;
+    k->scale = hr_scale_scalar;
 }

@@ -218,6 +218,8 @@ static ALWAYS_INLINE void q80_row(const int T, int64_t n, const hr_block_q8_0 *x
 static void gemm_q8_0(int64_t n, int nr, int nt, const void *w, size_t ws, const void *xa, size_t xs, float *out,
                       size_t os) {
     const int64_t nb = n / HR_QK8_0;
+    /* short rows (attention's cached keys: a head's 8 blocks) go by quickly: ask further ahead */
+    const int pf_ahead = (size_t)nb * sizeof(hr_block_q8_0) < 1024 ? 16 : GEMM_PF_AHEAD;
     float ydbuf[GEMM_T][Q80_YD_MAX];
     for (int t0 = 0; t0 < nt; t0 += GEMM_T) {
         const int tn = nt - t0 < GEMM_T ? nt - t0 : GEMM_T;
@@ -231,8 +233,8 @@ static void gemm_q8_0(int64_t n, int nr, int nt, const void *w, size_t ws, const
         const float *const *ydp = nb <= Q80_YD_MAX ? yd : NULL;
         for (int r = 0; r < nr; r++) {
             const hr_block_q8_0 *row = (const hr_block_q8_0 *)((const uint8_t *)w + (size_t)r * ws);
-            if (t0 == 0 && r + GEMM_PF_AHEAD < nr)
-                prefetch_row((const uint8_t *)w + (size_t)(r + GEMM_PF_AHEAD) * ws, (size_t)nb * sizeof(hr_block_q8_0));
+            if (t0 == 0 && r + pf_ahead < nr)
+                prefetch_row((const uint8_t *)w + (size_t)(r + pf_ahead) * ws, (size_t)nb * sizeof(hr_block_q8_0));
             float *o[GEMM_T];
             for (int t = 0; t < tn; t++) o[t] = out + (size_t)(t0 + t) * os + r;
             switch (tn) {
@@ -253,8 +255,9 @@ static void gemm_q8_0(int64_t n, int nr, int nt, const void *w, size_t ws, const
  * One accumulator per (row, token) in element order, as vec_dot_f16 has,
  * which leaves registers for a 4-row x 6-token tile: each widened weight
  * vector serves 6 tokens and each activation vector 4 rows. Activations come
- * as F32 rows of F16-rounded values (f16_widened below). Partial tiles repeat
- * their last row or token and drop those results. */
+ * as F32 rows of F16-rounded values (f16_widened below). A tile has as many
+ * tokens as there are (up to 6); a partial group of rows repeats its last row
+ * and drops those results. */
 #define F16_NT 6
 
 /* An R-row x T-token tile over the whole row length. */
@@ -292,7 +295,7 @@ static void gemm_f16(int64_t n, int nr, int nt, const void *w, size_t ws, const 
                      size_t os) {
     for (int t0 = 0; t0 < nt; t0 += F16_NT) {
         const int tn = nt - t0 < F16_NT ? nt - t0 : F16_NT;
-        const int te = tn <= 2 ? tn : F16_NT; /* 1, 2 or a full 6 with repeats */
+        const int te = tn; /* 1 to 6: each count has its own tile (attention's 4 queries of a KV head) */
         /* one token (generation, or a last pass of one): 8 rows give 8 independent FMA chains */
         const int mr = te == 1 ? 8 : 4;
         const float *y[F16_NT];
@@ -310,9 +313,14 @@ static void gemm_f16(int64_t n, int nr, int nt, const void *w, size_t ws, const 
                 for (int r = r0 + mr; r < r0 + 2 * mr && r < nr; r++)
                     prefetch_row((const uint8_t *)w + (size_t)r * ws, (size_t)n * sizeof(hr_f16));
             float *o = out + (size_t)t0 * os + r0;
-            if (te == 1) f16_tile(8, 1, n, x, y, o, os, rn, tn);
-            else if (te == 2) f16_tile(4, 2, n, x, y, o, os, rn, tn);
-            else f16_tile(4, F16_NT, n, x, y, o, os, rn, tn);
+            switch (te) {
+            case 1: f16_tile(8, 1, n, x, y, o, os, rn, tn); break;
+            case 2: f16_tile(4, 2, n, x, y, o, os, rn, tn); break;
+            case 3: f16_tile(4, 3, n, x, y, o, os, rn, tn); break;
+            case 4: f16_tile(4, 4, n, x, y, o, os, rn, tn); break;
+            case 5: f16_tile(4, 5, n, x, y, o, os, rn, tn); break;
+            default: f16_tile(4, F16_NT, n, x, y, o, os, rn, tn); break;
+            }
         }
     }
 }

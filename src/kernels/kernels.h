@@ -38,6 +38,11 @@ typedef void (*hr_swiglu_fn)(int64_t n, float *g, const float *u);
  * each as one fused multiply-add; v_i starts i * v_stride
  * bytes after v. Accumulates, so a ring buffer's two spans can follow each
  * other. */
+/* x[i] *= s for i < n, returning the largest product (-inf when n is 0 or
+ * every product is NaN): the scaled scores of a softmax and their maximum. */
+typedef float (*hr_scale_max_fn)(float *x, int64_t n, float s);
+/* x[i] *= s for i < n. */
+typedef void (*hr_scale_fn)(float *x, int64_t n, float s);
 /* x[i] rounded to F16 (to nearest even) and widened back, in place. */
 typedef void (*hr_round_f16_fn)(float *x, int64_t n);
 typedef void (*hr_wsum_f16_fn)(int64_t n, int nq, int npos, const float *w, size_t w_stride, const hr_f16 *v,
@@ -46,6 +51,11 @@ typedef void (*hr_wsum_f16_fn)(int64_t n, int nq, int npos, const float *w, size
  * order ggml's scalar loops would take), one fused multiply-add per term. */
 typedef void (*hr_wsum_f32_fn)(int64_t n, int nq, int npos, const float *w, size_t w_stride, const float *v,
                                size_t v_stride, float *out, size_t out_stride);
+/* The same weighted sum of Q8_0 rows (a quantized KV cache's values): each
+ * value widened exactly (its block scale times its 8-bit integer) and added
+ * with one fused multiply-add. n is a multiple of 32; v_i starts at a block. */
+typedef void (*hr_wsum_q8_0_fn)(int64_t n, int nq, int npos, const float *w, size_t w_stride, const void *v,
+                                size_t v_stride, float *out, size_t out_stride);
 /* Converts n floats to an activation row of the given type (Q8_0, Q8_1, Q8_K, F16, BF16, F32). */
 typedef void (*hr_quantize_row_fn)(const float *x, void *y, int64_t n);
 
@@ -76,7 +86,10 @@ typedef struct hr_kernels {
     hr_swiglu_fn swiglu;
     hr_wsum_f16_fn wsum_f16;
     hr_wsum_f32_fn wsum_f32;
+    hr_wsum_q8_0_fn wsum_q8_0;
     hr_round_f16_fn round_f16;
+    hr_scale_max_fn scale_max;
+    hr_scale_fn scale;
 } hr_kernels;
 
 /* The activation row type a gemm of weight type t reads. */

@@ -29,6 +29,10 @@ void hr_wsum_f16_scalar(int64_t n, int nq, int npos, const float *w, size_t w_st
                         float *out, size_t out_stride);
 void hr_wsum_f32_scalar(int64_t n, int nq, int npos, const float *w, size_t w_stride, const float *v, size_t v_stride,
                         float *out, size_t out_stride);
+float hr_scale_max_scalar(float *x, int64_t n, float s);
+void hr_scale_scalar(float *x, int64_t n, float s);
+void hr_wsum_q8_0_scalar(int64_t n, int nq, int npos, const float *w, size_t w_stride, const void *v, size_t v_stride,
+                         float *out, size_t out_stride);
 void hr_kernels_fill_neon_dotprod(hr_kernels *k);
 
 /* Scalar kernels, by name, for SIMD files that reuse them. */

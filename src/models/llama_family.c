@@ -84,6 +84,39 @@ int hr_llama_att_tokens_per_unit(const hr_hparams *hp) {
     return tb < 1 ? 1 : tb;
 }
 
+/* Scores of one query over positions 0..p (of a row npos long) to
+ * probabilities, in place, zero beyond p. */
+static void softmax_row(const hearth_model *m, const hr_hparams *hp, hr_type kt, float *row, int p, int npos) {
+    const float mx = m->kernels.scale_max(row, p + 1, hp->kq_scale);
+    m->kernels.scale(row, p + 1, (float)(1.0 / m->kernels.exp_sum(row, p + 1, mx)));
+    /* ggml multiplies F16 V by the probabilities rounded to F16 */
+    if (kt == HR_TYPE_F16) m->kernels.round_f16(row, p + 1);
+    for (int i = p + 1; i < npos; i++) row[i] = 0.0f;
+}
+
+/* out[q] += w[q][i] * V row i, for the cache's type. */
+static void wsum_kv(const hearth_model *m, hr_type kt, int hd, int nq, int npos, const float *w, size_t ws,
+                    const uint8_t *v, size_t vs, float *out, size_t os) {
+    if (kt == HR_TYPE_F16) m->kernels.wsum_f16(hd, nq, npos, w, ws, (const hr_f16 *)(const void *)v, vs, out, os);
+    else if (kt == HR_TYPE_F32) m->kernels.wsum_f32(hd, nq, npos, w, ws, (const float *)(const void *)v, vs, out, os);
+    else m->kernels.wsum_q8_0(hd, nq, npos, w, ws, v, vs, out, os);
+}
+
+/* The row type queries take for the products with cached keys: the tiled
+ * kernel's activation layout, or vec_dot's. */
+static size_t query_row_bytes(const hearth_model *m, hr_type kt, bool tiled) {
+    const hr_type at = tiled ? hr_gemm_act_type(&m->kernels, kt) : hr_type_traits_get(kt)->vec_dot_type;
+    return hr_row_size(at, m->hp.head_dim);
+}
+
+static void convert_query(const hearth_model *m, hr_type kt, bool tiled, const float *src, uint8_t *dst) {
+    const int hd = m->hp.head_dim;
+    const hr_type at = tiled ? hr_gemm_act_type(&m->kernels, kt) : hr_type_traits_get(kt)->vec_dot_type;
+    if (at == HR_TYPE_F32 && !(tiled && m->kernels.gemm_quantize[kt])) memcpy(dst, src, (size_t)hd * sizeof(float));
+    else if (tiled) hr_gemm_act_quantizer(&m->kernels, kt)(src, dst, hd);
+    else m->kernels.quantize_row[at](src, dst, hd);
+}
+
 /* A unit of attention work is one KV head and a block of consecutive tokens:
  * the block's queries (its tokens times the heads that share the KV head)
  * get their scores from one tiled product with the cached keys, and their
@@ -106,30 +139,22 @@ static void attn_unit(attn_job *j, int it, int ith) {
     const int tb = hr_llama_att_tokens_per_unit(hp), nblk = (j->n + tb - 1) / tb;
     const size_t sstride = (size_t)s->n_ctx;
     const hr_type kt = s->kv_type;
-    const hr_type vdt = hr_type_traits_get(kt)->vec_dot_type;
     float *scores = j->scratch + (size_t)ith * j->scratch_stride;
     float *acc = scores + (size_t)tb * group * sstride;
     uint8_t *qconv = (uint8_t *)(acc + (size_t)tb * group * hd);
     hr_vec_dot_fn dot = m->kernels.vec_dot[kt];
     hr_gemm_fn gemm = m->kernels.gemm[kt];
-    hr_quantize_row_fn conv = m->kernels.quantize_row[vdt];
     const uint8_t *kc = j->kc, *vc = j->vc;
-    const float *tab = m->f16_table;
     {
         /* the last blocks see the most positions: hand them out first */
         const int blk = nblk - 1 - it / nkv, kvh = it % nkv;
         const int t0 = blk * tb, tn = j->n - t0 < tb ? j->n - t0 : tb, nq = tn * group;
         const int npos = j->pos0 + t0 + tn;
         const bool tiled = gemm && nq > 1;
-        const hr_type at = tiled ? hr_gemm_act_type(&m->kernels, kt) : vdt;
-        const hr_quantize_row_fn qconv_fn = tiled ? hr_gemm_act_quantizer(&m->kernels, kt) : conv;
-        const size_t qrow = hr_row_size(at, hd);
-        for (int q = 0; q < nq; q++) {
-            const float *src = j->q + (size_t)(t0 + q / group) * dq + (size_t)(kvh * group + q % group) * hd;
-            if (at == HR_TYPE_F32 && !(tiled && m->kernels.gemm_quantize[kt]))
-                memcpy(qconv + (size_t)q * qrow, src, (size_t)hd * sizeof(float));
-            else qconv_fn(src, qconv + (size_t)q * qrow, hd);
-        }
+        const size_t qrow = query_row_bytes(m, kt, tiled);
+        for (int q = 0; q < nq; q++)
+            convert_query(m, kt, tiled, j->q + (size_t)(t0 + q / group) * dq + (size_t)(kvh * group + q % group) * hd,
+                          qconv + (size_t)q * qrow);
         const size_t head_off = hr_row_size(kt, (int64_t)kvh * hd);
         if (tiled) {
             gemm(hd, npos, nq, kc + head_off, s->kv_row_bytes, qconv, qrow, scores, sstride);
@@ -138,51 +163,132 @@ static void attn_unit(attn_job *j, int it, int ith) {
                 for (int i = 0; i <= j->pos0 + t0 + q / group; i++)
                     dot(hd, &scores[q * sstride + i], kc + (size_t)i * s->kv_row_bytes + head_off, qconv + (size_t)q * qrow);
         }
-        for (int q = 0; q < nq; q++) {
-            const int p = j->pos0 + t0 + q / group;
-            float *row = scores + q * sstride;
-            float mx = -INFINITY;
-            for (int i = 0; i <= p; i++) {
-                row[i] *= hp->kq_scale;
-                if (row[i] > mx) mx = row[i];
-            }
-            const float inv = (float)(1.0 / m->kernels.exp_sum(row, p + 1, mx));
-            for (int i = 0; i <= p; i++) row[i] *= inv;
-            /* ggml multiplies F16 V by the probabilities rounded to F16 */
-            if (kt == HR_TYPE_F16)
-                m->kernels.round_f16(row, p + 1);
-            for (int i = p + 1; i < npos; i++) row[i] = 0.0f;
-        }
-        if (kt == HR_TYPE_F16) {
-            memset(acc, 0, (size_t)nq * hd * sizeof *acc);
-            m->kernels.wsum_f16(hd, nq, npos, scores, sstride, (const hr_f16 *)(vc + head_off), s->kv_row_bytes, acc,
-                                (size_t)hd);
-        } else {
-            for (int q = 0; q < nq; q++) {
-                const int p = j->pos0 + t0 + q / group;
-                const float *row = scores + q * sstride;
-                float *a = acc + (size_t)q * hd;
-                memset(a, 0, (size_t)hd * sizeof *a);
-                for (int i = 0; i <= p; i++) {
-                    const uint8_t *vr = vc + (size_t)i * s->kv_row_bytes + head_off;
-                    const float w = row[i];
-                    if (kt == HR_TYPE_F32) {
-                        for (int d = 0; d < hd; d++) a[d] += w * ((const float *)vr)[d];
-                    } else { /* Q8_0 */
-                        const hr_block_q8_0 *vb = (const hr_block_q8_0 *)vr;
-                        for (int b = 0; b < hd / HR_QK8_0; b++) {
-                            const float wd = w * tab[vb[b].d];
-                            for (int k = 0; k < HR_QK8_0; k++) a[b * HR_QK8_0 + k] += wd * (float)vb[b].qs[k];
-                        }
-                    }
-                }
-            }
-        }
+        for (int q = 0; q < nq; q++) softmax_row(m, hp, kt, scores + q * sstride, j->pos0 + t0 + q / group, npos);
+        memset(acc, 0, (size_t)nq * hd * sizeof *acc);
+        wsum_kv(m, kt, hd, nq, npos, scores, sstride, vc + head_off, s->kv_row_bytes, acc, (size_t)hd);
         for (int q = 0; q < nq; q++)
             memcpy(j->att + (size_t)(t0 + q / group) * dq + (size_t)(kvh * group + q % group) * hd, acc + (size_t)q * hd,
                    (size_t)hd * sizeof *acc);
     }
 }
+
+/* ---- One token over a long cache, split by position ----
+ * A cache row holds every KV head's slice of a position. A thread per KV
+ * head reads its slices a row apart, and the hardware prefetcher, which
+ * follows pages rather than strides, also brings in the other heads' lines
+ * (Qwen3.5-2B at 16K tokens: its 6 attention layers read 12 GB/s on 2
+ * threads, where a whole-row pass reads 20). Split by position instead, each
+ * thread reads whole rows: every head's scores for a range of positions, the
+ * softmax of each head over all of them, then each range's weighted sum of
+ * values into its own partial output; the partials are added in range order.
+ * Only that last sum differs from the per-head path (an order of additions). */
+#define SPLIT_CHUNKS_MAX 16
+#define SPLIT_SUB 512 /* rows per step: every head's slice of them while they are in L2 (shorter steps: more per-call setup) */
+
+typedef struct {
+    const hearth_model *m;
+    hr_type kt;
+    size_t row_bytes;
+    const uint8_t *kc, *vc;
+    const uint8_t *qconv; /* n_head converted queries of qrow bytes */
+    size_t qrow;
+    bool tiled;
+    float *scores; /* n_head rows of sstride */
+    size_t sstride;
+    float *part;   /* n_chunks x n_head x head_dim partial outputs */
+    int npos, chunk;
+} split_job;
+
+static void split_scores(void *ctx, int64_t c0, int64_t c1, int ith) {
+    (void)ith;
+    const split_job *j = ctx;
+    const hearth_model *m = j->m;
+    const int hd = m->hp.head_dim, nkv = m->hp.n_head_kv, group = m->hp.n_head / nkv;
+    for (int64_t c = c0; c < c1; c++) {
+        const int p0 = (int)c * j->chunk, p1 = j->npos - p0 < j->chunk ? j->npos : p0 + j->chunk;
+        for (int r0 = p0; r0 < p1; r0 += SPLIT_SUB) {
+            const int rn = p1 - r0 < SPLIT_SUB ? p1 - r0 : SPLIT_SUB;
+            for (int kvh = 0; kvh < nkv; kvh++) {
+                const uint8_t *k = j->kc + (size_t)r0 * j->row_bytes + hr_row_size(j->kt, (int64_t)kvh * hd);
+                const uint8_t *qv = j->qconv + (size_t)kvh * group * j->qrow;
+                float *sc = j->scores + (size_t)kvh * group * j->sstride + r0;
+                if (j->tiled) {
+                    m->kernels.gemm[j->kt](hd, rn, group, k, j->row_bytes, qv, j->qrow, sc, j->sstride);
+                    continue;
+                }
+                for (int g = 0; g < group; g++)
+                    for (int i = 0; i < rn; i++)
+                        m->kernels.vec_dot[j->kt](hd, &sc[(size_t)g * j->sstride + i], k + (size_t)i * j->row_bytes,
+                                                  qv + (size_t)g * j->qrow);
+            }
+        }
+    }
+}
+
+static void split_softmax(void *ctx, int64_t h0, int64_t h1, int ith) {
+    (void)ith;
+    const split_job *j = ctx;
+    for (int64_t h = h0; h < h1; h++)
+        softmax_row(j->m, &j->m->hp, j->kt, j->scores + (size_t)h * j->sstride, j->npos - 1, j->npos);
+}
+
+static void split_values(void *ctx, int64_t c0, int64_t c1, int ith) {
+    (void)ith;
+    const split_job *j = ctx;
+    const hearth_model *m = j->m;
+    const int hd = m->hp.head_dim, nkv = m->hp.n_head_kv, group = m->hp.n_head / nkv;
+    for (int64_t c = c0; c < c1; c++) {
+        const int p0 = (int)c * j->chunk, p1 = j->npos - p0 < j->chunk ? j->npos : p0 + j->chunk;
+        float *part = j->part + (size_t)c * m->hp.n_head * hd;
+        memset(part, 0, (size_t)m->hp.n_head * hd * sizeof *part);
+        for (int r0 = p0; r0 < p1; r0 += SPLIT_SUB) {
+            const int rn = p1 - r0 < SPLIT_SUB ? p1 - r0 : SPLIT_SUB;
+            for (int kvh = 0; kvh < nkv; kvh++)
+                wsum_kv(m, j->kt, hd, group, rn, j->scores + (size_t)kvh * group * j->sstride + r0, j->sstride,
+                        j->vc + (size_t)r0 * j->row_bytes + hr_row_size(j->kt, (int64_t)kvh * hd), j->row_bytes,
+                        part + (size_t)kvh * group * hd, (size_t)hd);
+        }
+    }
+}
+
+/* Floats of scratch the split path needs for n_ctx positions. */
+static size_t split_scratch_floats(const hr_hparams *hp, int32_t n_ctx) {
+    return (size_t)hp->n_head * ((size_t)n_ctx + 16) + (size_t)(SPLIT_CHUNKS_MAX + 1) * hp->n_head * hp->head_dim + 16;
+}
+
+/* One token of a job over j->pos0 + 1 positions, its scratch taken as one block. */
+static void attn_split(const attn_job *aj) {
+    hearth_session *s = aj->s;
+    const hearth_model *m = s->m;
+    const hr_hparams *hp = &m->hp;
+    const int hd = hp->head_dim, nh = hp->n_head, group = kv_group(hp), npos = aj->pos0 + 1;
+    int n_chunks = (npos + 255) / 256;
+    if (n_chunks > SPLIT_CHUNKS_MAX) n_chunks = SPLIT_CHUNKS_MAX;
+    int chunk = (npos + n_chunks - 1) / n_chunks;
+    chunk = (chunk + 63) / 64 * 64;
+    split_job j = {.m = m, .kt = s->kv_type, .row_bytes = s->kv_row_bytes, .kc = aj->kc, .vc = aj->vc,
+                   .tiled = m->kernels.gemm[s->kv_type] && group > 1, .scores = aj->scratch,
+                   .sstride = ((size_t)npos + 15) / 16 * 16, .npos = npos, .chunk = chunk};
+    n_chunks = (npos + chunk - 1) / chunk;
+    j.part = j.scores + (size_t)nh * j.sstride;
+    uint8_t *qconv = (uint8_t *)(j.part + (size_t)SPLIT_CHUNKS_MAX * nh * hd);
+    j.qconv = qconv;
+    j.qrow = query_row_bytes(m, j.kt, j.tiled);
+    for (int h = 0; h < nh; h++) convert_query(m, j.kt, j.tiled, aj->q + (size_t)h * hd, qconv + (size_t)h * j.qrow);
+    hr_parallel_for(m->pool, n_chunks, 1, split_scores, &j);
+    hr_parallel_for(m->pool, nh, 1, split_softmax, &j);
+    hr_parallel_for(m->pool, n_chunks, 1, split_values, &j);
+    for (int h = 0; h < nh; h++) {
+        float *o = aj->att + (size_t)h * hd;
+        memcpy(o, j.part + (size_t)h * hd, (size_t)hd * sizeof *o);
+        for (int c = 1; c < n_chunks; c++) {
+            const float *pc = j.part + ((size_t)c * nh + h) * hd;
+            for (int d = 0; d < hd; d++) o[d] += pc[d];
+        }
+    }
+}
+
+static bool attn_splits(const attn_job *j) { return j->n == 1 && j->pos0 + 1 >= j->s->m->att_split_min; }
 
 /* Several sessions' attention in one hand-out of units (one wake-up and one
  * wait of the pool per layer instead of one per session): unit g counts over
@@ -201,10 +307,21 @@ static void attn_range(void *ctx, int64_t g0, int64_t g1, int ith) {
     }
 }
 
+/* The jobs that split by position run one after the other, the rest together. */
 static void attn_run(const hearth_model *m, attn_job *jobs, int n_jobs) {
+    attn_job rest[HR_ATT_MULTI_MAX];
+    int n_rest = 0;
     int64_t total = 0;
-    for (int i = 0; i < n_jobs; i++) total += attn_units(&jobs[i]);
-    attn_set as = {.jobs = jobs, .n_jobs = n_jobs};
+    for (int i = 0; i < n_jobs; i++) {
+        if (attn_splits(&jobs[i])) {
+            attn_split(&jobs[i]);
+            continue;
+        }
+        rest[n_rest++] = jobs[i];
+        total += attn_units(&jobs[i]);
+    }
+    if (!n_rest) return;
+    attn_set as = {.jobs = rest, .n_jobs = n_rest};
     hr_parallel_for(m->pool, total, 1, attn_range, &as);
 }
 
@@ -336,9 +453,12 @@ void hr_attention(hearth_session *s, const float *q, float *att, const uint8_t *
     attn_run(s->m, &aj, 1);
 }
 
+/* Per thread: a unit's scores, outputs and converted queries; and, the
+ * threads' blocks taken as one, at least the split path's. */
 size_t hr_attention_scratch_floats(const hr_hparams *hp, int32_t n_ctx) {
     const size_t nq = (size_t)hr_llama_att_tokens_per_unit(hp) * (size_t)kv_group(hp);
-    return nq * ((size_t)n_ctx + (size_t)hp->head_dim * 2) + 16;
+    const size_t unit = nq * ((size_t)n_ctx + (size_t)hp->head_dim * 2) + 16, split = split_scratch_floats(hp, n_ctx);
+    return unit > split ? unit : split;
 }
 
 void hr_llama_attention_multi(hearth_session *const *ss, int layer, const int *cnt, int ns) {

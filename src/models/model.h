@@ -55,6 +55,11 @@ typedef struct hr_hparams {
     int32_t attn_temp_floor;
 } hr_hparams;
 
+/* hearth_model.att_split_min's default: from about this many positions a
+ * token's attention reads the cache faster in whole rows (all KV heads) than
+ * a KV head's slice per thread. */
+#define HR_ATT_SPLIT_MIN 1024
+
 struct hearth_model {
     hr_gguf *gguf;
     const hr_arch *arch;
@@ -74,6 +79,9 @@ struct hearth_model {
     struct hr_qwen35_model *qwen35; /* recurrent layers (arch->gdn), else NULL */
     struct hr_nemotron_model *nemotron; /* Mamba-2 hybrid layers (arch->mamba2), else NULL */
     struct hr_gemma *gemma; /* gemma3/gemma4 facts (src/models/gemma.h), NULL otherwise */
+    /* A token's attention over at least this many positions is split by
+     * position instead of by KV head (llama_family.c); tests lower it. */
+    int32_t att_split_min;
 };
 
 #endif

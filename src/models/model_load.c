@@ -315,6 +315,7 @@ hearth_status hearth_model_load(const char *path, const hearth_model_params *par
         goto fail;
     }
     if ((st = hr_model_load_tokenizer(m, err))) goto fail;
+    m->att_split_min = HR_ATT_SPLIT_MIN;
     m->f16_table = malloc(65536 * sizeof(float));
     if (!m->f16_table) {
         st = hr_fail(err, HEARTH_ERR_NOMEM, "out of memory");

@@ -147,6 +147,76 @@ Test(act, wsum_matches_scalar) {
     }
 }
 
+/* Q8_0 rows (a quantized cache's values): every table against the scalar
+ * form bit for bit, in two spans, for every whole-block width up to HD; and
+ * the scalar form against the plain sum of w * scale * integer. */
+Test(act, wsum_q8_0_matches_scalar) {
+    hr_kernels k[3];
+    int nk = simd_tables(k);
+    enum { VB = HD / HR_QK8_0 + 1 }; /* blocks per row: a row of HD values and a spare block */
+    static hr_block_q8_0 v[NPOS * VB];
+    static float w[NQ * NPOS], o0[NQ * HD], o1[NQ * HD];
+    for (int i = 0; i < NPOS * VB; i++) {
+        v[i].d = hr_f32_to_f16(urand(0.001f, 0.05f));
+        for (int j = 0; j < HR_QK8_0; j++) v[i].qs[j] = (int8_t)(urand(-127.0f, 127.0f));
+    }
+    for (int i = 0; i < NQ * NPOS; i++) w[i] = hr_f16_to_f32(hr_f32_to_f16(urand(0.0f, 0.3f)));
+    const size_t vs = VB * sizeof(hr_block_q8_0);
+    for (int ki = 0; ki < nk; ki++)
+        for (int hd = HR_QK8_0; hd <= HD; hd += HR_QK8_0)
+            for (int nq = 1; nq <= NQ; nq++) {
+                for (int i = 0; i < NQ * HD; i++) o0[i] = o1[i] = (float)(i % 5) - 2.0f;
+                hr_wsum_q8_0_scalar(hd, nq, NPOS, w, NPOS, v, vs, o0, HD);
+                k[ki].wsum_q8_0(hd, nq, 11, w, NPOS, v, vs, o1, HD);
+                k[ki].wsum_q8_0(hd, nq, NPOS - 11, w + 11, NPOS, v + 11 * VB, vs, o1, HD);
+                cr_assert(!memcmp(o0, o1, sizeof o0), "%s wsum_q8_0 hd=%d nq=%d differs", k[ki].isa_name, hd, nq);
+            }
+    memset(o0, 0, sizeof o0);
+    hr_wsum_q8_0_scalar(HD, 2, NPOS, w, NPOS, v, vs, o0, HD);
+    for (int q = 0; q < 2; q++)
+        for (int d = 0; d < HD; d++) {
+            double ref = 0;
+            for (int i = 0; i < NPOS; i++) {
+                const hr_block_q8_0 *b = &v[i * VB + d / HR_QK8_0];
+                ref += (double)w[q * NPOS + i] * hr_f16_to_f32(b->d) * b->qs[d % HR_QK8_0];
+            }
+            cr_assert(fabs(ref - o0[q * HD + d]) < 1e-4, "wsum_q8_0 q=%d d=%d: %.9g vs %.9g", q, d, o0[q * HD + d], ref);
+        }
+}
+
+/* The softmax's scale-and-max and scale: every length to 70 (tails of every
+ * width), with NaN and infinities among the values, equal to the scalar form
+ * bit for bit (the maximum as a value: +0 and -0 are the same maximum). */
+Test(act, scale_max_matches_scalar) {
+    hr_kernels k[3];
+    int nk = simd_tables(k);
+    static float x0[80], x1[80], src[80];
+    for (int ki = 0; ki < nk; ki++)
+        for (int n = 0; n <= 70; n++)
+            for (int variant = 0; variant < 4; variant++) {
+                for (int i = 0; i < n; i++) src[i] = urand(-30.0f, 30.0f);
+                if (variant == 1 && n) src[n / 2] = NAN;
+                if (variant == 2 && n) src[n - 1] = INFINITY;
+                if (variant == 3)
+                    for (int i = 0; i < n; i++) src[i] = i % 3 ? -INFINITY : NAN;
+                memcpy(x0, src, sizeof src);
+                memcpy(x1, src, sizeof src);
+                const float s = urand(0.01f, 2.0f);
+                const float m0 = hr_scale_max_scalar(x0, n, s), m1 = k[ki].scale_max(x1, n, s);
+                cr_assert(m0 == m1 || (isnan(m0) && isnan(m1)), "%s scale_max n=%d variant %d: %g vs %g", k[ki].isa_name, n,
+                          variant, m1, m0);
+                cr_assert(!memcmp(x0, x1, sizeof x0), "%s scale_max n=%d: values differ", k[ki].isa_name, n);
+                hr_scale_scalar(x0, n, 1.0f / s);
+                k[ki].scale(x1, n, 1.0f / s);
+                cr_assert(!memcmp(x0, x1, sizeof x0), "%s scale n=%d: values differ", k[ki].isa_name, n);
+            }
+    /* the scalar form: the products, and the largest that is not NaN */
+    float x[4] = {1.0f, NAN, -3.0f, 2.5f};
+    cr_assert_eq(hr_scale_max_scalar(x, 4, 2.0f), 5.0f);
+    cr_assert(x[0] == 2.0f && isnan(x[1]) && x[2] == -6.0f && x[3] == 5.0f);
+    cr_assert(isinf(hr_scale_max_scalar(x, 0, 2.0f)));
+}
+
 Test(act, round_f16_matches_scalar) {
     hr_kernels k[3], sc;
     hr_kernels_scalar(&sc);
