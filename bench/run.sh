@@ -8,14 +8,18 @@
 #
 # Also, at Q4_K_M only: Gemma-4-E2B- (build/genmodel_gemma), Qwen3.5-2B- and a
 # small Nemotron-H-shaped (build/genmodel_hybrid) random models. The two
-# recurrent hybrids add a row "@dD": generation after a context of D tokens
-# (BENCH_DEPTH, 16384; filled untimed, llama-bench's -d), with the ratio
-# tg@dD / tg@d0 in the last column (hearth's, then llama.cpp's): their state
-# does not grow with the context, so it should stay near 1. The depth rows run
-# with the last of BENCH_THREADS only (BENCH_DEPTH_THREADS to change).
+# recurrent hybrids add, per KV cache type (BENCH_DEPTH_CACHES, "f16 q8_0"),
+# a row "@d512" and a row "@dD": generation after a context of 512 and of D
+# tokens (BENCH_DEPTH, 16384; filled untimed, llama-bench's -d; llama.cpp with
+# -ctk/-ctv of the type, and flash attention for q8_0, which it needs there),
+# with the ratio tg@dD / tg@d512 in the last column (hearth's, then
+# llama.cpp's): the recurrent state does not grow with the context, only the
+# few attention layers' cache does. The depth rows run with the last of
+# BENCH_THREADS only (BENCH_DEPTH_THREADS to change).
 #
 # Environment: BENCH_SHAPES, BENCH_TYPES, BENCH_THREADS, BENCH_P, BENCH_N,
-# BENCH_REPS, BENCH_DEPTH, BENCH_DEPTH_THREADS narrow or change the matrix.
+# BENCH_REPS, BENCH_DEPTH, BENCH_DEPTH_THREADS, BENCH_DEPTH_CACHES narrow or
+# change the matrix.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$root/build}
@@ -28,6 +32,7 @@ threads=${BENCH_THREADS:-"1 2"}
 P=${BENCH_P:-512} N=${BENCH_N:-128} R=${BENCH_REPS:-1}
 D=${BENCH_DEPTH:-16384}
 depth_threads=${BENCH_DEPTH_THREADS:-${threads##* }}
+depth_caches=${BENCH_DEPTH_CACHES:-"f16 q8_0"}
 mkdir -p "$models"
 
 # The generator, architecture and vocabulary of a shape.
@@ -70,8 +75,14 @@ model_file() { # shape type -> path, generated once
 }
 
 # llama-bench -o json: "avg_ts" of the pp and the tg test.
-llama_ts() { # file threads [prompt [depth]] -> "pp tg"
-  "$LLAMA_BENCH" -m "$1" -p "${3:-$P}" -n "$N" -d "${4:-0}" -t "$2" -r "$R" -o json 2>/dev/null |
+llama_ts() { # file threads [prompt [depth [cache type]]] -> "pp tg"
+  local kv=()
+  case ${5:-} in
+    '') ;;
+    f16) kv=(-ctk f16 -ctv f16) ;;
+    *) kv=(-ctk "$5" -ctv "$5" -fa 1) ;;
+  esac
+  "$LLAMA_BENCH" -m "$1" -p "${3:-$P}" -n "$N" -d "${4:-0}" -t "$2" -r "$R" "${kv[@]}" -o json 2>/dev/null |
     awk -F'[:,]' '/"n_prompt"/ {np=$2+0} /"n_gen"/ {ng=$2+0}
                   /"avg_ts"/ {if (np>0 && ng==0) pp=$2+0; else if (ng>0 && np==0) tg=$2+0}
                   END {printf "%.2f %.2f\n", pp, tg}'
@@ -89,16 +100,16 @@ hearth_figures() { # output depth-suffix
   echo "${pp:--} ${tg:--} ${bw:--} ${rss:--}"
 }
 
-printf '%-32s %3s %10s %10s %8s %9s' model thr "pp$P t/s" "tg$N t/s" "tg GB/s" "RSS MiB"
+printf '%-36s %3s %10s %10s %8s %9s' model thr "pp$P t/s" "tg$N t/s" "tg GB/s" "RSS MiB"
 [ -n "${LLAMA_BENCH:-}" ] && printf ' | %10s %10s %8s %8s' "llama pp" "llama tg" "pp ratio" "tg ratio"
-printf ' | %s\n' "tg@d$D/tg@d0"
+printf ' | %s\n' "tg@d$D/tg@d512"
 for shape in $shapes; do
   for type in $(shape_types "$shape"); do
     f=$(model_file "$shape" "$type")
     for t in $threads; do
       out=$("$HEARTH" bench -m "$f" -p "$P" -n "$N" -t "$t" -r "$R")
       read -r pp tg bw rss <<<"$(hearth_figures "$out" "")"
-      printf '%-32s %3s %10s %10s %8s %9s' "$shape-$type" "$t" "$pp" "$tg" "$bw" "$rss"
+      printf '%-36s %3s %10s %10s %8s %9s' "$shape-$type" "$t" "$pp" "$tg" "$bw" "$rss"
       if [ -n "${LLAMA_BENCH:-}" ]; then
         read -r lpp ltg < <(llama_ts "$f" "$t")
         printf ' | %10s %10s %8s %8s' "$lpp" "$ltg" "$(ratio "$pp" "$lpp")" "$(ratio "$tg" "$ltg")"
@@ -106,16 +117,27 @@ for shape in $shapes; do
       printf '\n'
       # Generation after a long context: a recurrent state should not slow it down.
       if is_recurrent "$shape" && [ "$D" -gt 0 ] && [[ " $depth_threads " == *" $t "* ]]; then
-        out=$("$HEARTH" bench -m "$f" -p 0 -n "$N" -d "$D" -t "$t" -r "$R")
-        read -r _ tgd bwd rssd <<<"$(hearth_figures "$out" " @ d$D")"
-        printf '%-32s %3s %10s %10s %8s %9s' "$shape-$type@d$D" "$t" - "$tgd" "$bwd" "$rssd"
-        drat="hearth $(ratio "$tgd" "$tg")"
-        if [ -n "${LLAMA_BENCH:-}" ]; then
-          read -r _ ltgd < <(llama_ts "$f" "$t" 0 "$D")
-          printf ' | %10s %10s %8s %8s' - "$ltgd" - "$(ratio "$tgd" "$ltgd")"
-          drat="$drat, llama $(ratio "$ltgd" "$ltg")"
-        fi
-        printf ' | %s\n' "$drat"
+        for kv in $depth_caches; do
+          base= lbase=
+          for d in 512 "$D"; do
+            out=$("$HEARTH" bench -m "$f" -p 0 -n "$N" -d "$d" -t "$t" -r "$R" --cache-type "$kv")
+            read -r _ tgd bwd rssd <<<"$(hearth_figures "$out" " @ d$d")"
+            printf '%-36s %3s %10s %10s %8s %9s' "$shape-$type@d$d $kv" "$t" - "$tgd" "$bwd" "$rssd"
+            ltgd=
+            if [ -n "${LLAMA_BENCH:-}" ]; then
+              read -r _ ltgd < <(llama_ts "$f" "$t" 0 "$d" "$kv")
+              printf ' | %10s %10s %8s %8s' - "$ltgd" - "$(ratio "$tgd" "$ltgd")"
+            fi
+            if [ "$d" = 512 ]; then
+              base=$tgd lbase=$ltgd
+              printf ' |\n'
+            else
+              drat="hearth $(ratio "$tgd" "$base")"
+              [ -n "$ltgd" ] && drat="$drat, llama $(ratio "$ltgd" "$lbase")"
+              printf ' | %s\n' "$drat"
+            fi
+          done
+        done
       fi
     done
   done

@@ -325,6 +325,76 @@ static void gemm_f16(int64_t n, int nr, int nt, const void *w, size_t ws, const 
     }
 }
 
+/* ---- attention scores over a Q8_0 cache: q8_0 keys x q8_0 queries ----
+ * Two blocks per register: a key's bytes offset to unsigned (x + 128) for
+ * vpdpbusd, whose accumulator starts at -128 times the sum of the query
+ * bytes each lane multiplies, so each lane holds its 4 bytes' exact integer
+ * dot; the lanes are scaled by their block's d_x * d_y and summed in float.
+ * vec_dot_q8_0 scales each block's total instead: the same terms, rounded in
+ * another order. The queries' registers are built once per call. */
+#define SC_T 4  /* queries per pass */
+#define SC_P 16 /* block pairs per row at most (rows of 1024 values) */
+
+static ALWAYS_INLINE void sc_rows(const int T, int np, int nr, const hr_block_q8_0 *w, size_t ws, int64_t nb,
+                                  const __m512i (*yq)[SC_P], const __m512i (*yc)[SC_P], const __m512 (*yd)[SC_P],
+                                  float *out, size_t os) {
+    const __m512i off = _mm512_set1_epi8((char)0x80);
+    const int ahead = 16;
+    for (int r = 0; r < nr; r++) {
+        const hr_block_q8_0 *x = (const hr_block_q8_0 *)((const uint8_t *)w + (size_t)r * ws);
+        if (r + ahead < nr) prefetch_row((const uint8_t *)w + (size_t)(r + ahead) * ws, (size_t)nb * sizeof *x);
+        __m512 acc[SC_T];
+        for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
+        for (int p = 0; p < np; p++) {
+            const hr_block_q8_0 *x0 = x + 2 * p;
+            const bool two = 2 * p + 1 < nb;
+            const __m256i hi = two ? load256(x0[1].qs) : _mm256_setzero_si256();
+            const __m512i xq = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(load256(x0[0].qs)), hi, 1), off);
+            const __m512 dx = _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16((short)(two ? x0[1].d : 0)),
+                                                                _mm_set1_epi16((short)x0[0].d)));
+            HR_UNROLL
+            for (int t = 0; t < T; t++)
+                acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dx, yd[t][p]),
+                                         _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(yc[t][p], xq, yq[t][p])), acc[t]);
+        }
+        for (int t = 0; t < T; t++) out[(size_t)t * os + r] = _mm512_reduce_add_ps(acc[t]);
+    }
+}
+
+static void scores_q8_0(int64_t n, int nr, int nt, const void *w, size_t ws, const void *xa, size_t xs, float *out,
+                        size_t os) {
+    const int64_t nb = n / HR_QK8_0;
+    const int np = (int)((nb + 1) / 2);
+    if (np > SC_P) { /* longer rows than attention heads have: the general kernel */
+        gemm_q8_0(n, nr, nt, w, ws, xa, xs, out, os);
+        return;
+    }
+    __m512i yq[SC_T][SC_P], yc[SC_T][SC_P];
+    __m512 yd[SC_T][SC_P];
+    for (int t0 = 0; t0 < nt; t0 += SC_T) {
+        const int tn = nt - t0 < SC_T ? nt - t0 : SC_T;
+        for (int t = 0; t < tn; t++) {
+            const hr_block_q8_0 *y = (const hr_block_q8_0 *)((const uint8_t *)xa + (size_t)(t0 + t) * xs);
+            for (int p = 0; p < np; p++) {
+                const bool two = 2 * p + 1 < nb;
+                const __m256i hi = two ? load256(y[2 * p + 1].qs) : _mm256_setzero_si256();
+                yq[t][p] = _mm512_inserti64x4(_mm512_castsi256_si512(load256(y[2 * p].qs)), hi, 1);
+                yc[t][p] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                            _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), yq[t][p]));
+                yd[t][p] = _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16((short)(two ? y[2 * p + 1].d : 0)),
+                                                            _mm_set1_epi16((short)y[2 * p].d)));
+            }
+        }
+        float *o = out + (size_t)t0 * os;
+        switch (tn) {
+        case 1: sc_rows(1, np, nr, w, ws, nb, yq, yc, yd, o, os); break;
+        case 2: sc_rows(2, np, nr, w, ws, nb, yq, yc, yd, o, os); break;
+        case 3: sc_rows(3, np, nr, w, ws, nb, yq, yc, yd, o, os); break;
+        default: sc_rows(4, np, nr, w, ws, nb, yq, yc, yd, o, os); break;
+        }
+    }
+}
+
 /* x rounded to F16 (as quantize_row[F16] rounds it) and widened back. */
 static void f16_widened(const float *x, void *vy, int64_t n) {
     float *y = vy;
@@ -340,6 +410,7 @@ void hr_gemm_fill_avx512vnni(hr_kernels *k) {
     k->gemm[HR_TYPE_Q6_K] = gemm_q6_K;
     k->gemm[HR_TYPE_Q8_0] = gemm_q8_0;
     k->gemm[HR_TYPE_F16] = gemm_f16;
+    k->scores[HR_TYPE_Q8_0] = scores_q8_0;
     k->gemm_quantize[HR_TYPE_F16] = f16_widened;
     k->gemm_act_type[HR_TYPE_F16] = HR_TYPE_F32;
     k->gemm_one_token[HR_TYPE_F16] = true; /* vec_dot_f16's single FMA chain is latency-bound */

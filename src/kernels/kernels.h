@@ -82,6 +82,11 @@ typedef struct hr_kernels {
     hr_quantize_row_fn gemm_quantize[HR_TYPE_COUNT];
     hr_type gemm_act_type[HR_TYPE_COUNT];
     bool gemm_one_token[HR_TYPE_COUNT]; /* the gemm is also the faster matrix-vector product */
+    /* Attention's scores over a cache of this type (a few queries against
+     * many short key rows), with gemm's arguments and activation rows: equal
+     * to vec_dot within float rounding (its lanes summed in another order),
+     * not bit for bit. NULL: use gemm. */
+    hr_gemm_fn scores[HR_TYPE_COUNT];
     hr_exp_sum_fn exp_sum;
     hr_swiglu_fn swiglu;
     hr_wsum_f16_fn wsum_f16;

@@ -102,6 +102,13 @@ static void wsum_kv(const hearth_model *m, hr_type kt, int hd, int nq, int npos,
     else m->kernels.wsum_q8_0(hd, nq, npos, w, ws, v, vs, out, os);
 }
 
+/* The product of nq queries with cached keys: the scores kernel, else the
+ * tiled one for several queries, else NULL (vec_dot per pair). */
+static hr_gemm_fn scores_fn(const hearth_model *m, hr_type kt, int nq) {
+    if (m->kernels.scores[kt]) return m->kernels.scores[kt];
+    return nq > 1 ? m->kernels.gemm[kt] : NULL;
+}
+
 /* The row type queries take for the products with cached keys: the tiled
  * kernel's activation layout, or vec_dot's. */
 static size_t query_row_bytes(const hearth_model *m, hr_type kt, bool tiled) {
@@ -143,21 +150,21 @@ static void attn_unit(attn_job *j, int it, int ith) {
     float *acc = scores + (size_t)tb * group * sstride;
     uint8_t *qconv = (uint8_t *)(acc + (size_t)tb * group * hd);
     hr_vec_dot_fn dot = m->kernels.vec_dot[kt];
-    hr_gemm_fn gemm = m->kernels.gemm[kt];
     const uint8_t *kc = j->kc, *vc = j->vc;
     {
         /* the last blocks see the most positions: hand them out first */
         const int blk = nblk - 1 - it / nkv, kvh = it % nkv;
         const int t0 = blk * tb, tn = j->n - t0 < tb ? j->n - t0 : tb, nq = tn * group;
         const int npos = j->pos0 + t0 + tn;
-        const bool tiled = gemm && nq > 1;
+        const hr_gemm_fn kq = scores_fn(m, kt, nq);
+        const bool tiled = kq != NULL;
         const size_t qrow = query_row_bytes(m, kt, tiled);
         for (int q = 0; q < nq; q++)
             convert_query(m, kt, tiled, j->q + (size_t)(t0 + q / group) * dq + (size_t)(kvh * group + q % group) * hd,
                           qconv + (size_t)q * qrow);
         const size_t head_off = hr_row_size(kt, (int64_t)kvh * hd);
         if (tiled) {
-            gemm(hd, npos, nq, kc + head_off, s->kv_row_bytes, qconv, qrow, scores, sstride);
+            kq(hd, npos, nq, kc + head_off, s->kv_row_bytes, qconv, qrow, scores, sstride);
         } else {
             for (int q = 0; q < nq; q++)
                 for (int i = 0; i <= j->pos0 + t0 + q / group; i++)
@@ -192,7 +199,7 @@ typedef struct {
     const uint8_t *kc, *vc;
     const uint8_t *qconv; /* n_head converted queries of qrow bytes */
     size_t qrow;
-    bool tiled;
+    hr_gemm_fn kq; /* NULL: vec_dot per pair */
     float *scores; /* n_head rows of sstride */
     size_t sstride;
     float *part;   /* n_chunks x n_head x head_dim partial outputs */
@@ -212,8 +219,8 @@ static void split_scores(void *ctx, int64_t c0, int64_t c1, int ith) {
                 const uint8_t *k = j->kc + (size_t)r0 * j->row_bytes + hr_row_size(j->kt, (int64_t)kvh * hd);
                 const uint8_t *qv = j->qconv + (size_t)kvh * group * j->qrow;
                 float *sc = j->scores + (size_t)kvh * group * j->sstride + r0;
-                if (j->tiled) {
-                    m->kernels.gemm[j->kt](hd, rn, group, k, j->row_bytes, qv, j->qrow, sc, j->sstride);
+                if (j->kq) {
+                    j->kq(hd, rn, group, k, j->row_bytes, qv, j->qrow, sc, j->sstride);
                     continue;
                 }
                 for (int g = 0; g < group; g++)
@@ -251,9 +258,66 @@ static void split_values(void *ctx, int64_t c0, int64_t c1, int ith) {
     }
 }
 
+/* Q8_0 caches in one pass per range (as llama.cpp's flash attention, which a
+ * quantized V cache needs there): each step of FUSED_SUB rows gets its
+ * scores, folds them into the running maximum and sum of each head (the
+ * head's partial output rescaled when its maximum grows), and adds its
+ * values weighted by exp(score - maximum); the ranges are combined at the
+ * end. Keys and values of the same rows are read together, and there is no
+ * softmax pass over all positions between them. F16 caches keep the
+ * three-pass form: ggml rounds the normalised probabilities to F16 before
+ * the value product, which needs the total first. */
+#define FUSED_SUB 512
+
+static void split_fused(void *ctx, int64_t c0, int64_t c1, int ith) {
+    const split_job *j = ctx;
+    const hearth_model *m = j->m;
+    const hr_hparams *hp = &m->hp;
+    const int hd = hp->head_dim, nh = hp->n_head, nkv = hp->n_head_kv, group = nh / nkv;
+    float *sc = j->scores + (size_t)ith * nh * FUSED_SUB;
+    for (int64_t c = c0; c < c1; c++) {
+        const int p0 = (int)c * j->chunk, p1 = j->npos - p0 < j->chunk ? j->npos : p0 + j->chunk;
+        float *acc = j->part + (size_t)c * nh * (hd + 2), *mx = acc + (size_t)nh * hd, *sum = mx + nh;
+        memset(acc, 0, (size_t)nh * hd * sizeof *acc);
+        for (int h = 0; h < nh; h++) mx[h] = -INFINITY, sum[h] = 0.0f;
+        for (int r0 = p0; r0 < p1; r0 += FUSED_SUB) {
+            const int rn = p1 - r0 < FUSED_SUB ? p1 - r0 : FUSED_SUB;
+            for (int kvh = 0; kvh < nkv; kvh++) {
+                const uint8_t *k = j->kc + (size_t)r0 * j->row_bytes + hr_row_size(j->kt, (int64_t)kvh * hd);
+                const uint8_t *qv = j->qconv + (size_t)kvh * group * j->qrow;
+                float *s = sc + (size_t)kvh * group * FUSED_SUB;
+                if (j->kq) {
+                    j->kq(hd, rn, group, k, j->row_bytes, qv, j->qrow, s, FUSED_SUB);
+                    continue;
+                }
+                for (int g = 0; g < group; g++)
+                    for (int i = 0; i < rn; i++)
+                        m->kernels.vec_dot[j->kt](hd, &s[g * FUSED_SUB + i], k + (size_t)i * j->row_bytes, qv + (size_t)g * j->qrow);
+            }
+            for (int h = 0; h < nh; h++) {
+                float *row = sc + (size_t)h * FUSED_SUB;
+                const float bm = m->kernels.scale_max(row, rn, hp->kq_scale);
+                if (bm > mx[h]) {
+                    if (mx[h] != -INFINITY) {
+                        const float f = expf(mx[h] - bm);
+                        m->kernels.scale(acc + (size_t)h * hd, hd, f);
+                        sum[h] *= f;
+                    }
+                    mx[h] = bm;
+                }
+                sum[h] += (float)m->kernels.exp_sum(row, rn, mx[h]);
+            }
+            for (int kvh = 0; kvh < nkv; kvh++)
+                wsum_kv(m, j->kt, hd, group, rn, sc + (size_t)kvh * group * FUSED_SUB, FUSED_SUB,
+                        j->vc + (size_t)r0 * j->row_bytes + hr_row_size(j->kt, (int64_t)kvh * hd), j->row_bytes,
+                        acc + (size_t)kvh * group * hd, (size_t)hd);
+        }
+    }
+}
+
 /* Floats of scratch the split path needs for n_ctx positions. */
 static size_t split_scratch_floats(const hr_hparams *hp, int32_t n_ctx) {
-    return (size_t)hp->n_head * ((size_t)n_ctx + 16) + (size_t)(SPLIT_CHUNKS_MAX + 1) * hp->n_head * hp->head_dim + 16;
+    return (size_t)hp->n_head * ((size_t)n_ctx + 16) + (size_t)(SPLIT_CHUNKS_MAX + 1) * hp->n_head * (hp->head_dim + 2) + 16;
 }
 
 /* One token of a job over j->pos0 + 1 positions, its scratch taken as one block. */
@@ -267,14 +331,42 @@ static void attn_split(const attn_job *aj) {
     int chunk = (npos + n_chunks - 1) / n_chunks;
     chunk = (chunk + 63) / 64 * 64;
     split_job j = {.m = m, .kt = s->kv_type, .row_bytes = s->kv_row_bytes, .kc = aj->kc, .vc = aj->vc,
-                   .tiled = m->kernels.gemm[s->kv_type] && group > 1, .scores = aj->scratch,
+                   .kq = scores_fn(m, s->kv_type, group), .scores = aj->scratch,
                    .sstride = ((size_t)npos + 15) / 16 * 16, .npos = npos, .chunk = chunk};
     n_chunks = (npos + chunk - 1) / chunk;
     j.part = j.scores + (size_t)nh * j.sstride;
     uint8_t *qconv = (uint8_t *)(j.part + (size_t)SPLIT_CHUNKS_MAX * nh * hd);
     j.qconv = qconv;
-    j.qrow = query_row_bytes(m, j.kt, j.tiled);
-    for (int h = 0; h < nh; h++) convert_query(m, j.kt, j.tiled, aj->q + (size_t)h * hd, qconv + (size_t)h * j.qrow);
+    j.qrow = query_row_bytes(m, j.kt, j.kq != NULL);
+    for (int h = 0; h < nh; h++) convert_query(m, j.kt, j.kq != NULL, aj->q + (size_t)h * hd, qconv + (size_t)h * j.qrow);
+    if (j.kt == HR_TYPE_Q8_0) {
+        /* ranges' states first, the queries after them, each thread's scores block last (fits: n_ctx >= FUSED_SUB) */
+        j.part = aj->scratch;
+        qconv = (uint8_t *)(j.part + (size_t)SPLIT_CHUNKS_MAX * nh * (hd + 2));
+        j.qconv = qconv;
+        for (int h = 0; h < nh; h++) convert_query(m, j.kt, j.kq != NULL, aj->q + (size_t)h * hd, qconv + (size_t)h * j.qrow);
+        j.scores = (float *)(void *)qconv + (size_t)nh * hd;
+        hr_parallel_for(m->pool, n_chunks, 1, split_fused, &j);
+        for (int h = 0; h < nh; h++) {
+            float top = -INFINITY, total = 0.0f;
+            for (int c = 0; c < n_chunks; c++) {
+                const float *mx = j.part + (size_t)c * nh * (hd + 2) + (size_t)nh * hd;
+                if (mx[h] > top) top = mx[h];
+            }
+            for (int c = 0; c < n_chunks; c++) {
+                const float *mx = j.part + (size_t)c * nh * (hd + 2) + (size_t)nh * hd;
+                total += mx[nh + h] * expf(mx[h] - top);
+            }
+            float *o = aj->att + (size_t)h * hd;
+            memset(o, 0, (size_t)hd * sizeof *o);
+            for (int c = 0; c < n_chunks; c++) {
+                const float *pc = j.part + (size_t)c * nh * (hd + 2);
+                const float f = expf(pc[(size_t)nh * hd + h] - top) / total;
+                for (int d = 0; d < hd; d++) o[d] += pc[(size_t)h * hd + d] * f;
+            }
+        }
+        return;
+    }
     hr_parallel_for(m->pool, n_chunks, 1, split_scores, &j);
     hr_parallel_for(m->pool, nh, 1, split_softmax, &j);
     hr_parallel_for(m->pool, n_chunks, 1, split_values, &j);
