@@ -21,17 +21,22 @@ for ctx in 2048 131072; do
 done
 echo "ok: hearth info f32 KV at 131072 positions: $(expect 131072) bytes (all-global would be $((6 * 131072 * 1024)))"
 
-# Peak resident memory of a 2048-token prompt minus that of a 256-token prompt (same context,
+# Peak resident memory of a 4096-token prompt minus that of a 256-token prompt (same context,
 # same 256 distinct tokens, so weights and scratch pages are the same): the KV of positions
-# 256..2047, which only global layers keep.
+# 256..4095, which only global layers keep. Each is the least of three runs: the allocator
+# (AddressSanitizer's most of all) adds a few hundred KB at random, never less.
 rss() { # prompt length -> peak RSS in bytes
-  local ids; ids=$(awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", (i ? "," : ""), 5 + i % 256 }')
-  /usr/bin/time -f %M -o "$tmp/rss" "$HEARTH" run -m "$m" -c 2048 --cache-type f32 -t 1 --ids "$ids" -n 1 --temp 0 >/dev/null 2>&1
-  echo $(( $(cat "$tmp/rss") * 1024 ))
+  local ids best= r; ids=$(awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", (i ? "," : ""), 5 + i % 256 }')
+  for _ in 1 2 3; do
+    /usr/bin/time -f %M -o "$tmp/rss" "$HEARTH" run -m "$m" -c 4096 --cache-type f32 -t 1 --ids "$ids" -n 1 --temp 0 >/dev/null 2>&1
+    r=$(( $(cat "$tmp/rss") * 1024 ))
+    if [ -z "$best" ] || [ "$r" -lt "$best" ]; then best=$r; fi
+  done
+  echo "$best"
 }
-small=$(rss 256); large=$(rss 2048)
-grow=$((large - small)); want=$(( $(expect 2048) - $(expect 256) ))
-echo "resident growth 256 -> 2048 positions: $grow bytes; KV estimate difference: $want bytes"
+small=$(rss 256); large=$(rss 4096)
+grow=$((large - small)); want=$(( $(expect 4096) - $(expect 256) ))
+echo "resident growth 256 -> 4096 positions: $grow bytes; KV estimate difference: $want bytes"
 if [ $((grow * 10)) -lt $((want * 9)) ] || [ $((grow * 10)) -gt $((want * 11)) ]; then
   echo "FAIL: resident growth differs from the KV estimate by more than 10%"; exit 1
 fi
