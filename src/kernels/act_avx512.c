@@ -85,7 +85,8 @@ static inline __attribute__((always_inline)) __m512 wsum_load(const int KIND, co
                                                                __mmask16 m) {
     if (KIND == WS_Q8_0) {
         const hr_block_q8_0 *b = (const hr_block_q8_0 *)(const void *)vr + k / 2;
-        const __m512 q = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(b->qs + 16 * (k % 2)))));
+        const __m128i qs = _mm_loadu_si128((const __m128i *)(const void *)(b->qs + 16 * (k % 2)));
+        const __m512 q = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(qs));
         return _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(b->d)), q);
     }
     if (KIND == WS_F16)
@@ -98,8 +99,9 @@ static inline __attribute__((always_inline)) __m512 wsum_load(const int KIND, co
 /* out[q] += w[q][i] * v[i] over positions i0..i1-1 in order, one fused
  * multiply-add each, QN queries x KN registers of 16 values of accumulators
  * sharing each widened V row (QN and KN constants, so no lane is computed for
- * nothing). Q8_0 slices are whole blocks: a register past the slice's end
- * (mask 0) is neither loaded nor used. */
+ * nothing; the unroll pragmas keep them in registers, where gcc otherwise
+ * left them on the stack). Q8_0 slices are whole blocks: a register past the
+ * slice's end (mask 0) is neither loaded nor used. */
 static inline __attribute__((always_inline)) void wsum_tile(const int KIND, const int QN, const int KN, int64_t left,
                                                              int i0, int i1, const float *const *wq, const uint8_t *v,
                                                              size_t v_stride, float *out, size_t out_stride,
@@ -116,7 +118,8 @@ static inline __attribute__((always_inline)) void wsum_tile(const int KIND, cons
     for (int i = i0; i < i1; i++) {
         const uint8_t *vr = v + (size_t)i * v_stride;
         if (pf && i + WSUM_BLOCK < pf_end)
-            for (size_t b = 0; b < pf_bytes; b += 64) _mm_prefetch((const char *)(pf + (size_t)(i + WSUM_BLOCK) * v_stride) + b, _MM_HINT_T0);
+            for (size_t b = 0; b < pf_bytes; b += 64)
+                _mm_prefetch((const char *)(pf + (size_t)(i + WSUM_BLOCK) * v_stride) + b, _MM_HINT_T0);
         __m512 vv[8];
         HR_UNROLL
         for (int k = 0; k < KN; k++)
@@ -145,9 +148,8 @@ static inline size_t wsum_bytes(const int KIND, int64_t d) {
  * range per slice of values read each row's lines far apart, at a page (TLB)
  * cost per few rows. The next block's rows are requested during this one,
  * one row per position (a burst of a whole block's lines stalls on the line
- * fill buffers).
- * Each output still sums its positions in order, so the blocking does not
- * change a bit. */
+ * fill buffers). Each output still sums its positions in order, so the
+ * blocking does not change a bit. */
 static inline __attribute__((always_inline)) void wsum_any(const int KIND, int64_t n, int nq, int npos, const float *w,
                                                             size_t w_stride, const uint8_t *v, size_t v_stride, float *out,
                                                             size_t out_stride) {

@@ -180,15 +180,14 @@ static void attn_unit(attn_job *j, int it, int ith) {
 }
 
 /* ---- One token over a long cache, split by position ----
- * A cache row holds every KV head's slice of a position. A thread per KV
- * head reads its slices a row apart, and the hardware prefetcher, which
- * follows pages rather than strides, also brings in the other heads' lines
- * (Qwen3.5-2B at 16K tokens: its 6 attention layers read 12 GB/s on 2
- * threads, where a whole-row pass reads 20). Split by position instead, each
- * thread reads whole rows: every head's scores for a range of positions, the
- * softmax of each head over all of them, then each range's weighted sum of
- * values into its own partial output; the partials are added in range order.
- * Only that last sum differs from the per-head path (an order of additions). */
+ * The per-head units give one token's attention only n_head_kv units of
+ * work (2 for Qwen3.5-2B, so 2 busy threads however many there are), each
+ * reading its head's slice of every cache row, a row apart. Split by
+ * position instead, every thread has work and reads whole rows: every
+ * head's scores for a range of positions, the softmax of each head over all
+ * of them, then each range's weighted sum of values into its own partial
+ * output; the partials are added in range order. Only that last sum differs
+ * from the per-head path (an order of additions). */
 #define SPLIT_CHUNKS_MAX 16
 #define SPLIT_SUB 512 /* rows per step: every head's slice of them while they are in L2 (shorter steps: more per-call setup) */
 
@@ -334,17 +333,17 @@ static void attn_split(const attn_job *aj) {
                    .kq = scores_fn(m, s->kv_type, group), .scores = aj->scratch,
                    .sstride = ((size_t)npos + 15) / 16 * 16, .npos = npos, .chunk = chunk};
     n_chunks = (npos + chunk - 1) / chunk;
-    j.part = j.scores + (size_t)nh * j.sstride;
-    uint8_t *qconv = (uint8_t *)(j.part + (size_t)SPLIT_CHUNKS_MAX * nh * hd);
+    const bool fused = j.kt == HR_TYPE_Q8_0;
+    /* scratch, three passes: all scores, then the ranges' partial outputs, then the queries;
+     * fused: the ranges' states, the queries, then each thread's block of scores
+     * (nt blocks of n_head x FUSED_SUB fit in nt blocks of scratch: attn_splits) */
+    float *after = fused ? aj->scratch : aj->scratch + (size_t)nh * j.sstride;
+    j.part = after;
+    uint8_t *qconv = (uint8_t *)(after + (size_t)SPLIT_CHUNKS_MAX * nh * (fused ? hd + 2 : hd));
     j.qconv = qconv;
     j.qrow = query_row_bytes(m, j.kt, j.kq != NULL);
     for (int h = 0; h < nh; h++) convert_query(m, j.kt, j.kq != NULL, aj->q + (size_t)h * hd, qconv + (size_t)h * j.qrow);
-    if (j.kt == HR_TYPE_Q8_0) {
-        /* ranges' states first, the queries after them, each thread's scores block last (fits: n_ctx >= FUSED_SUB) */
-        j.part = aj->scratch;
-        qconv = (uint8_t *)(j.part + (size_t)SPLIT_CHUNKS_MAX * nh * (hd + 2));
-        j.qconv = qconv;
-        for (int h = 0; h < nh; h++) convert_query(m, j.kt, j.kq != NULL, aj->q + (size_t)h * hd, qconv + (size_t)h * j.qrow);
+    if (fused) {
         j.scores = (float *)(void *)qconv + (size_t)nh * hd;
         hr_parallel_for(m->pool, n_chunks, 1, split_fused, &j);
         for (int h = 0; h < nh; h++) {
@@ -380,7 +379,11 @@ static void attn_split(const attn_job *aj) {
     }
 }
 
-static bool attn_splits(const attn_job *j) { return j->n == 1 && j->pos0 + 1 >= j->s->m->att_split_min; }
+/* A single token over at least att_split_min positions, in a context of at
+ * least FUSED_SUB positions (the fused form's per-thread scores fit then). */
+static bool attn_splits(const attn_job *j) {
+    return j->n == 1 && j->pos0 + 1 >= j->s->m->att_split_min && j->s->n_ctx >= FUSED_SUB;
+}
 
 /* Several sessions' attention in one hand-out of units (one wake-up and one
  * wait of the pool per layer instead of one per session): unit g counts over
