@@ -218,8 +218,6 @@ static ALWAYS_INLINE void q80_row(const int T, int64_t n, const hr_block_q8_0 *x
 static void gemm_q8_0(int64_t n, int nr, int nt, const void *w, size_t ws, const void *xa, size_t xs, float *out,
                       size_t os) {
     const int64_t nb = n / HR_QK8_0;
-    /* short rows (attention's cached keys: a head's 8 blocks) go by quickly: ask further ahead */
-    const int pf_ahead = (size_t)nb * sizeof(hr_block_q8_0) < 1024 ? 16 : GEMM_PF_AHEAD;
     float ydbuf[GEMM_T][Q80_YD_MAX];
     for (int t0 = 0; t0 < nt; t0 += GEMM_T) {
         const int tn = nt - t0 < GEMM_T ? nt - t0 : GEMM_T;
@@ -233,8 +231,8 @@ static void gemm_q8_0(int64_t n, int nr, int nt, const void *w, size_t ws, const
         const float *const *ydp = nb <= Q80_YD_MAX ? yd : NULL;
         for (int r = 0; r < nr; r++) {
             const hr_block_q8_0 *row = (const hr_block_q8_0 *)((const uint8_t *)w + (size_t)r * ws);
-            if (t0 == 0 && r + pf_ahead < nr)
-                prefetch_row((const uint8_t *)w + (size_t)(r + pf_ahead) * ws, (size_t)nb * sizeof(hr_block_q8_0));
+            if (t0 == 0 && r + GEMM_PF_AHEAD < nr)
+                prefetch_row((const uint8_t *)w + (size_t)(r + GEMM_PF_AHEAD) * ws, (size_t)nb * sizeof(hr_block_q8_0));
             float *o[GEMM_T];
             for (int t = 0; t < tn; t++) o[t] = out + (size_t)(t0 + t) * os + r;
             switch (tn) {
