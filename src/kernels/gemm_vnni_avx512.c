@@ -292,13 +292,12 @@ static ALWAYS_INLINE void f16_tile(const int R, const int T, int64_t n, const hr
 static void gemm_f16(int64_t n, int nr, int nt, const void *w, size_t ws, const void *xa, size_t xs, float *out,
                      size_t os) {
     for (int t0 = 0; t0 < nt; t0 += F16_NT) {
+        /* 1 to 6 tokens: each count has its own tile (attention's 4 queries of a KV head) */
         const int tn = nt - t0 < F16_NT ? nt - t0 : F16_NT;
-        const int te = tn; /* 1 to 6: each count has its own tile (attention's 4 queries of a KV head) */
         /* one token (generation, or a last pass of one): 8 rows give 8 independent FMA chains */
-        const int mr = te == 1 ? 8 : 4;
+        const int mr = tn == 1 ? 8 : 4;
         const float *y[F16_NT];
-        for (int t = 0; t < te; t++)
-            y[t] = (const float *)((const uint8_t *)xa + (size_t)(t0 + (t < tn ? t : tn - 1)) * xs);
+        for (int t = 0; t < tn; t++) y[t] = (const float *)((const uint8_t *)xa + (size_t)(t0 + t) * xs);
         for (int r0 = 0; r0 < nr; r0 += mr) {
             const int rn = nr - r0 < mr ? nr - r0 : mr;
             const hr_f16 *x[8];
@@ -311,7 +310,7 @@ static void gemm_f16(int64_t n, int nr, int nt, const void *w, size_t ws, const 
                 for (int r = r0 + mr; r < r0 + 2 * mr && r < nr; r++)
                     prefetch_row((const uint8_t *)w + (size_t)r * ws, (size_t)n * sizeof(hr_f16));
             float *o = out + (size_t)t0 * os + r0;
-            switch (te) {
+            switch (tn) {
             case 1: f16_tile(8, 1, n, x, y, o, os, rn, tn); break;
             case 2: f16_tile(4, 2, n, x, y, o, os, rn, tn); break;
             case 3: f16_tile(4, 3, n, x, y, o, os, rn, tn); break;

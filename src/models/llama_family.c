@@ -111,14 +111,17 @@ static hr_gemm_fn scores_fn(const hearth_model *m, hr_type kt, int nq) {
 
 /* The row type queries take for the products with cached keys: the tiled
  * kernel's activation layout, or vec_dot's. */
+static hr_type query_type(const hearth_model *m, hr_type kt, bool tiled) {
+    return tiled ? hr_gemm_act_type(&m->kernels, kt) : hr_type_traits_get(kt)->vec_dot_type;
+}
+
 static size_t query_row_bytes(const hearth_model *m, hr_type kt, bool tiled) {
-    const hr_type at = tiled ? hr_gemm_act_type(&m->kernels, kt) : hr_type_traits_get(kt)->vec_dot_type;
-    return hr_row_size(at, m->hp.head_dim);
+    return hr_row_size(query_type(m, kt, tiled), m->hp.head_dim);
 }
 
 static void convert_query(const hearth_model *m, hr_type kt, bool tiled, const float *src, uint8_t *dst) {
     const int hd = m->hp.head_dim;
-    const hr_type at = tiled ? hr_gemm_act_type(&m->kernels, kt) : hr_type_traits_get(kt)->vec_dot_type;
+    const hr_type at = query_type(m, kt, tiled);
     if (at == HR_TYPE_F32 && !(tiled && m->kernels.gemm_quantize[kt])) memcpy(dst, src, (size_t)hd * sizeof(float));
     else if (tiled) hr_gemm_act_quantizer(&m->kernels, kt)(src, dst, hd);
     else m->kernels.quantize_row[at](src, dst, hd);
@@ -205,29 +208,48 @@ typedef struct {
     int npos, chunk;
 } split_job;
 
+/* Positions p0..p1-1 of range c. */
+static void range_bounds(const split_job *j, int64_t c, int *p0, int *p1) {
+    *p0 = (int)c * j->chunk;
+    *p1 = j->npos - *p0 < j->chunk ? j->npos : *p0 + j->chunk;
+}
+
+/* Every head's scores for rows r0..r0+rn-1: head h's at sc + h * ss. */
+static void rows_scores(const split_job *j, int r0, int rn, float *sc, size_t ss) {
+    const hearth_model *m = j->m;
+    const int hd = m->hp.head_dim, nkv = m->hp.n_head_kv, group = m->hp.n_head / nkv;
+    for (int kvh = 0; kvh < nkv; kvh++) {
+        const uint8_t *k = j->kc + (size_t)r0 * j->row_bytes + hr_row_size(j->kt, (int64_t)kvh * hd);
+        const uint8_t *qv = j->qconv + (size_t)kvh * group * j->qrow;
+        float *s = sc + (size_t)kvh * group * ss;
+        if (j->kq) {
+            j->kq(hd, rn, group, k, j->row_bytes, qv, j->qrow, s, ss);
+            continue;
+        }
+        for (int g = 0; g < group; g++)
+            for (int i = 0; i < rn; i++)
+                m->kernels.vec_dot[j->kt](hd, &s[(size_t)g * ss + i], k + (size_t)i * j->row_bytes, qv + (size_t)g * j->qrow);
+    }
+}
+
+/* out (n_head rows of head_dim) += every head's weights w (head h's at w + h * ws) times rows r0..r0+rn-1's values. */
+static void rows_values(const split_job *j, int r0, int rn, const float *w, size_t ws, float *out) {
+    const hearth_model *m = j->m;
+    const int hd = m->hp.head_dim, nkv = m->hp.n_head_kv, group = m->hp.n_head / nkv;
+    for (int kvh = 0; kvh < nkv; kvh++)
+        wsum_kv(m, j->kt, hd, group, rn, w + (size_t)kvh * group * ws, ws,
+                j->vc + (size_t)r0 * j->row_bytes + hr_row_size(j->kt, (int64_t)kvh * hd), j->row_bytes,
+                out + (size_t)kvh * group * hd, (size_t)hd);
+}
+
 static void split_scores(void *ctx, int64_t c0, int64_t c1, int ith) {
     (void)ith;
     const split_job *j = ctx;
-    const hearth_model *m = j->m;
-    const int hd = m->hp.head_dim, nkv = m->hp.n_head_kv, group = m->hp.n_head / nkv;
     for (int64_t c = c0; c < c1; c++) {
-        const int p0 = (int)c * j->chunk, p1 = j->npos - p0 < j->chunk ? j->npos : p0 + j->chunk;
-        for (int r0 = p0; r0 < p1; r0 += SPLIT_SUB) {
-            const int rn = p1 - r0 < SPLIT_SUB ? p1 - r0 : SPLIT_SUB;
-            for (int kvh = 0; kvh < nkv; kvh++) {
-                const uint8_t *k = j->kc + (size_t)r0 * j->row_bytes + hr_row_size(j->kt, (int64_t)kvh * hd);
-                const uint8_t *qv = j->qconv + (size_t)kvh * group * j->qrow;
-                float *sc = j->scores + (size_t)kvh * group * j->sstride + r0;
-                if (j->kq) {
-                    j->kq(hd, rn, group, k, j->row_bytes, qv, j->qrow, sc, j->sstride);
-                    continue;
-                }
-                for (int g = 0; g < group; g++)
-                    for (int i = 0; i < rn; i++)
-                        m->kernels.vec_dot[j->kt](hd, &sc[(size_t)g * j->sstride + i], k + (size_t)i * j->row_bytes,
-                                                  qv + (size_t)g * j->qrow);
-            }
-        }
+        int p0, p1;
+        range_bounds(j, c, &p0, &p1);
+        for (int r0 = p0; r0 < p1; r0 += SPLIT_SUB)
+            rows_scores(j, r0, p1 - r0 < SPLIT_SUB ? p1 - r0 : SPLIT_SUB, j->scores + r0, j->sstride);
     }
 }
 
@@ -241,19 +263,14 @@ static void split_softmax(void *ctx, int64_t h0, int64_t h1, int ith) {
 static void split_values(void *ctx, int64_t c0, int64_t c1, int ith) {
     (void)ith;
     const split_job *j = ctx;
-    const hearth_model *m = j->m;
-    const int hd = m->hp.head_dim, nkv = m->hp.n_head_kv, group = m->hp.n_head / nkv;
+    const size_t outs = (size_t)j->m->hp.n_head * j->m->hp.head_dim;
     for (int64_t c = c0; c < c1; c++) {
-        const int p0 = (int)c * j->chunk, p1 = j->npos - p0 < j->chunk ? j->npos : p0 + j->chunk;
-        float *part = j->part + (size_t)c * m->hp.n_head * hd;
-        memset(part, 0, (size_t)m->hp.n_head * hd * sizeof *part);
-        for (int r0 = p0; r0 < p1; r0 += SPLIT_SUB) {
-            const int rn = p1 - r0 < SPLIT_SUB ? p1 - r0 : SPLIT_SUB;
-            for (int kvh = 0; kvh < nkv; kvh++)
-                wsum_kv(m, j->kt, hd, group, rn, j->scores + (size_t)kvh * group * j->sstride + r0, j->sstride,
-                        j->vc + (size_t)r0 * j->row_bytes + hr_row_size(j->kt, (int64_t)kvh * hd), j->row_bytes,
-                        part + (size_t)kvh * group * hd, (size_t)hd);
-        }
+        int p0, p1;
+        range_bounds(j, c, &p0, &p1);
+        float *part = j->part + (size_t)c * outs;
+        memset(part, 0, outs * sizeof *part);
+        for (int r0 = p0; r0 < p1; r0 += SPLIT_SUB)
+            rows_values(j, r0, p1 - r0 < SPLIT_SUB ? p1 - r0 : SPLIT_SUB, j->scores + r0, j->sstride, part);
     }
 }
 
@@ -272,27 +289,17 @@ static void split_fused(void *ctx, int64_t c0, int64_t c1, int ith) {
     const split_job *j = ctx;
     const hearth_model *m = j->m;
     const hr_hparams *hp = &m->hp;
-    const int hd = hp->head_dim, nh = hp->n_head, nkv = hp->n_head_kv, group = nh / nkv;
+    const int hd = hp->head_dim, nh = hp->n_head;
     float *sc = j->scores + (size_t)ith * nh * FUSED_SUB;
     for (int64_t c = c0; c < c1; c++) {
-        const int p0 = (int)c * j->chunk, p1 = j->npos - p0 < j->chunk ? j->npos : p0 + j->chunk;
+        int p0, p1;
+        range_bounds(j, c, &p0, &p1);
         float *acc = j->part + (size_t)c * nh * (hd + 2), *mx = acc + (size_t)nh * hd, *sum = mx + nh;
         memset(acc, 0, (size_t)nh * hd * sizeof *acc);
         for (int h = 0; h < nh; h++) mx[h] = -INFINITY, sum[h] = 0.0f;
         for (int r0 = p0; r0 < p1; r0 += FUSED_SUB) {
             const int rn = p1 - r0 < FUSED_SUB ? p1 - r0 : FUSED_SUB;
-            for (int kvh = 0; kvh < nkv; kvh++) {
-                const uint8_t *k = j->kc + (size_t)r0 * j->row_bytes + hr_row_size(j->kt, (int64_t)kvh * hd);
-                const uint8_t *qv = j->qconv + (size_t)kvh * group * j->qrow;
-                float *s = sc + (size_t)kvh * group * FUSED_SUB;
-                if (j->kq) {
-                    j->kq(hd, rn, group, k, j->row_bytes, qv, j->qrow, s, FUSED_SUB);
-                    continue;
-                }
-                for (int g = 0; g < group; g++)
-                    for (int i = 0; i < rn; i++)
-                        m->kernels.vec_dot[j->kt](hd, &s[g * FUSED_SUB + i], k + (size_t)i * j->row_bytes, qv + (size_t)g * j->qrow);
-            }
+            rows_scores(j, r0, rn, sc, FUSED_SUB);
             for (int h = 0; h < nh; h++) {
                 float *row = sc + (size_t)h * FUSED_SUB;
                 const float bm = m->kernels.scale_max(row, rn, hp->kq_scale);
@@ -306,10 +313,7 @@ static void split_fused(void *ctx, int64_t c0, int64_t c1, int ith) {
                 }
                 sum[h] += (float)m->kernels.exp_sum(row, rn, mx[h]);
             }
-            for (int kvh = 0; kvh < nkv; kvh++)
-                wsum_kv(m, j->kt, hd, group, rn, sc + (size_t)kvh * group * FUSED_SUB, FUSED_SUB,
-                        j->vc + (size_t)r0 * j->row_bytes + hr_row_size(j->kt, (int64_t)kvh * hd), j->row_bytes,
-                        acc + (size_t)kvh * group * hd, (size_t)hd);
+            rows_values(j, r0, rn, sc, FUSED_SUB, acc);
         }
     }
 }
