@@ -8,10 +8,11 @@ overhead per token at one stream. Timings are printed, never asserted.
 
   python3 bench/serve_bench.py [--quick] [--model F] [--streams 1,4,8] [--max-tokens 64] [-t THREADS] [--reps R]
 
-Each level runs R times (default 3) and the fastest run is reported. The
-overhead compares R more one-stream requests with R `hearth bench` runs, the
-two alternated, fastest against fastest: on a shared machine, interference
-only ever slows a run down, so the best of a few is the figure that compares.
+Each level runs R times (default 3), the levels taking turns round after
+round, and the fastest run of each is reported. The overhead compares R more
+one-stream requests with R `hearth bench` runs, the two alternated, fastest
+against fastest: on a shared machine, interference only ever slows a run
+down, so the best of a few is the figure that compares.
 
 --quick: a tiny generated model, streams 1 and 2, 16 tokens (seconds; checks that the script works).
 Environment: HEARTH, BUILD (as make passes them).
@@ -176,9 +177,14 @@ def main():
         print(f"{'streams':>7} {'agg tok/s':>10} {'median TTFT ms':>15} {'ms/token':>9} {'tokens':>7} {'wall s':>7}")
         agg = {}
         depth_1 = 0
-        for i, s in enumerate(streams):
-            runs = [level(srv.port, s, max_tokens, i * a.reps + r) for r in range(max(1, a.reps))]
-            tps, ttft, per, tokens, wall, n_prompt = max(runs, key=lambda x: x[0])
+        # The levels take turns, round after round, so that a slow spell of a shared machine
+        # falls on every level alike instead of on whichever level ran during it.
+        runs = {s: [] for s in streams}
+        for r in range(max(1, a.reps)):
+            for i, s in enumerate(streams):
+                runs[s].append(level(srv.port, s, max_tokens, r * len(streams) + i))
+        for s in streams:
+            tps, ttft, per, tokens, wall, n_prompt = max(runs[s], key=lambda x: x[0])
             agg[s] = tps
             ms = statistics.median(per) * 1000 if per else float("nan")
             if s == 1 and per:
