@@ -169,8 +169,8 @@ def main():
         streams, max_tokens = [int(s) for s in (a.streams or "1,4,8").split(",")], a.max_tokens or 64
         a.reps = a.reps or 3
     name = os.path.basename(model).removesuffix(".gguf")
+    reps = max(1, a.reps)
     srv = Server(model, max(streams), 256 + max_tokens, a.threads)
-    tgs, per_tok_1 = [], None
     try:
         stream_once(srv.port, "warmup", 4)
         print(f"server {name}, {a.threads} threads, {max_tokens} tokens per stream, temperature 0")
@@ -180,7 +180,7 @@ def main():
         # The levels take turns, round after round, so that a slow spell of a shared machine
         # falls on every level alike instead of on whichever level ran during it.
         runs = {s: [] for s in streams}
-        for r in range(max(1, a.reps)):
+        for r in range(reps):
             for i, s in enumerate(streams):
                 runs[s].append(level(srv.port, s, max_tokens, r * len(streams) + i))
         for s in streams:
@@ -194,7 +194,7 @@ def main():
         # depth, the two alternated (the server idle meanwhile) so that a slow spell of a
         # shared machine falls on both; the fastest of each.
         tgs, pers = [], []
-        for r in range(max(1, a.reps) if 1 in agg else 0):
+        for r in range(reps if 1 in agg else 0):
             _, per, _, _ = stream_once(srv.port, f"o{r}", max_tokens)
             if per:
                 pers.append(per)
