@@ -19,7 +19,7 @@
  * registers. That fixed cost is ~12 ns per row-block on this machine's cores
  * (vs ~4 ns per block and token here), so at the 2-4 tokens of a few
  * decoding sessions it only tied this kernel (4 tokens, weights from memory:
- * 4.0 vs 3.8 ns per block-token); at 8 tokens it was 1.4x faster.
+ * 4.0 vs 3.8 ns per block-token); at 8 tokens it was 1.5x faster.
  */
 #include <immintrin.h>
 
