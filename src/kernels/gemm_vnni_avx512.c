@@ -341,6 +341,18 @@ static void gemm_f16(int64_t n, int nr, int nt, const void *w, size_t ws, const 
 #define SC_T 4  /* queries per pass */
 #define SC_P 16 /* block pairs per row at most (rows of 1024 values) */
 
+/* Blocks 2p and 2p+1 of a row of nb as one register of bytes, and their two
+ * scales widened in the matching halves (a missing second block: zeros). */
+static ALWAYS_INLINE __m512i pair_qs(const hr_block_q8_0 *row, int p, int64_t nb) {
+    const __m256i hi = 2 * p + 1 < nb ? load256(row[2 * p + 1].qs) : _mm256_setzero_si256();
+    return _mm512_inserti64x4(_mm512_castsi256_si512(load256(row[2 * p].qs)), hi, 1);
+}
+
+static ALWAYS_INLINE __m512 pair_d(const hr_block_q8_0 *row, int p, int64_t nb) {
+    const short hi = 2 * p + 1 < nb ? (short)row[2 * p + 1].d : 0;
+    return _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16(hi), _mm_set1_epi16((short)row[2 * p].d)));
+}
+
 static ALWAYS_INLINE void sc_rows(const int T, int np, int nr, const hr_block_q8_0 *w, size_t ws, int64_t nb,
                                   const __m512i (*yq)[SC_P], const __m512i (*yc)[SC_P], const __m512 (*yd)[SC_P],
                                   float *out, size_t os) {
@@ -352,12 +364,8 @@ static ALWAYS_INLINE void sc_rows(const int T, int np, int nr, const hr_block_q8
         __m512 acc[SC_T];
         for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
         for (int p = 0; p < np; p++) {
-            const hr_block_q8_0 *x0 = x + 2 * p;
-            const bool two = 2 * p + 1 < nb;
-            const __m256i hi = two ? load256(x0[1].qs) : _mm256_setzero_si256();
-            const __m512i xq = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(load256(x0[0].qs)), hi, 1), off);
-            const __m512 dx = _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16((short)(two ? x0[1].d : 0)),
-                                                                _mm_set1_epi16((short)x0[0].d)));
+            const __m512i xq = _mm512_xor_si512(pair_qs(x, p, nb), off);
+            const __m512 dx = pair_d(x, p, nb);
             HR_UNROLL
             for (int t = 0; t < T; t++)
                 acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dx, yd[t][p]),
@@ -382,13 +390,10 @@ static void scores_q8_0(int64_t n, int nr, int nt, const void *w, size_t ws, con
         for (int t = 0; t < tn; t++) {
             const hr_block_q8_0 *y = (const hr_block_q8_0 *)((const uint8_t *)xa + (size_t)(t0 + t) * xs);
             for (int p = 0; p < np; p++) {
-                const bool two = 2 * p + 1 < nb;
-                const __m256i hi = two ? load256(y[2 * p + 1].qs) : _mm256_setzero_si256();
-                yq[t][p] = _mm512_inserti64x4(_mm512_castsi256_si512(load256(y[2 * p].qs)), hi, 1);
+                yq[t][p] = pair_qs(y, p, nb);
                 yc[t][p] = _mm512_sub_epi32(_mm512_setzero_si512(),
                                             _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), yq[t][p]));
-                yd[t][p] = _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16((short)(two ? y[2 * p + 1].d : 0)),
-                                                            _mm_set1_epi16((short)y[2 * p].d)));
+                yd[t][p] = pair_d(y, p, nb);
             }
         }
         float *o = out + (size_t)t0 * os;

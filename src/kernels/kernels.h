@@ -33,11 +33,6 @@ typedef void (*hr_gemm_fn)(int64_t n, int nr, int nt, const void *w, size_t w_st
 typedef double (*hr_exp_sum_fn)(float *x, int64_t n, float max);
 /* g[i] = silu(g[i]) * u[i] = g / (1 + exp(-g)) * u, ggml's SwiGLU. */
 typedef void (*hr_swiglu_fn)(int64_t n, float *g, const float *u);
-/* Attention's weighted sum of F16 value rows: out[q * out_stride + d] +=
- * w[q * w_stride + i] * v_i[d] for i < npos in position order and d < n,
- * each as one fused multiply-add; v_i starts i * v_stride
- * bytes after v. Accumulates, so a ring buffer's two spans can follow each
- * other. */
 /* x[i] *= s for i < n, returning the largest product (-inf when n is 0 or
  * every product is NaN): the scaled scores of a softmax and their maximum. */
 typedef float (*hr_scale_max_fn)(float *x, int64_t n, float s);
@@ -45,6 +40,11 @@ typedef float (*hr_scale_max_fn)(float *x, int64_t n, float s);
 typedef void (*hr_scale_fn)(float *x, int64_t n, float s);
 /* x[i] rounded to F16 (to nearest even) and widened back, in place. */
 typedef void (*hr_round_f16_fn)(float *x, int64_t n);
+/* Attention's weighted sum of F16 value rows: out[q * out_stride + d] +=
+ * w[q * w_stride + i] * v_i[d] for i < npos in position order and d < n,
+ * each as one fused multiply-add; v_i starts i * v_stride
+ * bytes after v. Accumulates, so a ring buffer's two spans can follow each
+ * other. */
 typedef void (*hr_wsum_f16_fn)(int64_t n, int nq, int npos, const float *w, size_t w_stride, const hr_f16 *v,
                                size_t v_stride, float *out, size_t out_stride);
 /* The same weighted sum of F32 rows (the Mamba-2 scan's products, in the

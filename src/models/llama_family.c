@@ -285,6 +285,21 @@ static void split_values(void *ctx, int64_t c0, int64_t c1, int ith) {
  * the value product, which needs the total first. */
 #define FUSED_SUB 512
 
+/* Range c's state in the fused form, in j->part: n_head x head_dim outputs,
+ * then each head's running maximum, then its running sum. */
+typedef struct {
+    float *acc, *mx, *sum;
+} fused_state;
+
+static fused_state fused_state_of(const split_job *j, int64_t c) {
+    const int hd = j->m->hp.head_dim, nh = j->m->hp.n_head;
+    fused_state f;
+    f.acc = j->part + (size_t)c * nh * (hd + 2);
+    f.mx = f.acc + (size_t)nh * hd;
+    f.sum = f.mx + nh;
+    return f;
+}
+
 static void split_fused(void *ctx, int64_t c0, int64_t c1, int ith) {
     const split_job *j = ctx;
     const hearth_model *m = j->m;
@@ -294,7 +309,8 @@ static void split_fused(void *ctx, int64_t c0, int64_t c1, int ith) {
     for (int64_t c = c0; c < c1; c++) {
         int p0, p1;
         range_bounds(j, c, &p0, &p1);
-        float *acc = j->part + (size_t)c * nh * (hd + 2), *mx = acc + (size_t)nh * hd, *sum = mx + nh;
+        const fused_state f = fused_state_of(j, c);
+        float *acc = f.acc, *mx = f.mx, *sum = f.sum;
         memset(acc, 0, (size_t)nh * hd * sizeof *acc);
         for (int h = 0; h < nh; h++) mx[h] = -INFINITY, sum[h] = 0.0f;
         for (int r0 = p0; r0 < p1; r0 += FUSED_SUB) {
@@ -314,6 +330,30 @@ static void split_fused(void *ctx, int64_t c0, int64_t c1, int ith) {
                 sum[h] += (float)m->kernels.exp_sum(row, rn, mx[h]);
             }
             rows_values(j, r0, rn, sc, FUSED_SUB, acc);
+        }
+    }
+}
+
+/* att (n_head rows of head_dim) = the fused ranges' outputs, each rescaled
+ * to the largest maximum of its head and divided by the head's total. */
+static void fused_combine(const split_job *j, int n_chunks, float *att) {
+    const int hd = j->m->hp.head_dim, nh = j->m->hp.n_head;
+    for (int h = 0; h < nh; h++) {
+        float top = -INFINITY, total = 0.0f;
+        for (int c = 0; c < n_chunks; c++) {
+            const fused_state f = fused_state_of(j, c);
+            if (f.mx[h] > top) top = f.mx[h];
+        }
+        for (int c = 0; c < n_chunks; c++) {
+            const fused_state f = fused_state_of(j, c);
+            total += f.sum[h] * expf(f.mx[h] - top);
+        }
+        float *o = att + (size_t)h * hd;
+        memset(o, 0, (size_t)hd * sizeof *o);
+        for (int c = 0; c < n_chunks; c++) {
+            const fused_state f = fused_state_of(j, c);
+            const float w = expf(f.mx[h] - top) / total;
+            for (int d = 0; d < hd; d++) o[d] += f.acc[(size_t)h * hd + d] * w;
         }
     }
 }
@@ -350,24 +390,7 @@ static void attn_split(const attn_job *aj) {
     if (fused) {
         j.scores = (float *)(void *)qconv + (size_t)nh * hd;
         hr_parallel_for(m->pool, n_chunks, 1, split_fused, &j);
-        for (int h = 0; h < nh; h++) {
-            float top = -INFINITY, total = 0.0f;
-            for (int c = 0; c < n_chunks; c++) {
-                const float *mx = j.part + (size_t)c * nh * (hd + 2) + (size_t)nh * hd;
-                if (mx[h] > top) top = mx[h];
-            }
-            for (int c = 0; c < n_chunks; c++) {
-                const float *mx = j.part + (size_t)c * nh * (hd + 2) + (size_t)nh * hd;
-                total += mx[nh + h] * expf(mx[h] - top);
-            }
-            float *o = aj->att + (size_t)h * hd;
-            memset(o, 0, (size_t)hd * sizeof *o);
-            for (int c = 0; c < n_chunks; c++) {
-                const float *pc = j.part + (size_t)c * nh * (hd + 2);
-                const float f = expf(pc[(size_t)nh * hd + h] - top) / total;
-                for (int d = 0; d < hd; d++) o[d] += pc[(size_t)h * hd + d] * f;
-            }
-        }
+        fused_combine(&j, n_chunks, aj->att);
         return;
     }
     hr_parallel_for(m->pool, n_chunks, 1, split_scores, &j);

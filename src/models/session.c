@@ -3,10 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 
 #include "common/error.h"
 #include "models/model_internal.h"
-#include <sys/mman.h>
+#include "models/moe.h"
+#include "models/nemotron_h.h"
+#include "models/qwen35.h"
+#include "models/gemma.h"
+#include "models/hybrid_internal.h"
 
 /* Large buffers read end to end at every step (the KV cache): 2 MiB aligned and
  * marked for transparent huge pages, so that a pass over a 16K-token cache does
@@ -14,18 +19,13 @@
 static void *hr_alloc_huge(size_t n) {
     const size_t huge = (size_t)2 << 20;
     if (n < huge) return malloc(n);
-    void *p = aligned_alloc(huge, (n + huge - 1) / huge * huge);
+    const size_t rounded = (n + huge - 1) / huge * huge;
+    void *p = aligned_alloc(huge, rounded);
 #ifdef MADV_HUGEPAGE
-    if (p) madvise(p, (n + huge - 1) / huge * huge, MADV_HUGEPAGE);
+    if (p) madvise(p, rounded, MADV_HUGEPAGE);
 #endif
     return p;
 }
-
-#include "models/moe.h"
-#include "models/nemotron_h.h"
-#include "models/qwen35.h"
-#include "models/gemma.h"
-#include "models/hybrid_internal.h"
 
 hr_type hr_cache_hr_type(hearth_cache_type t) {
     switch (t) {

@@ -237,8 +237,11 @@ static void test_gemm_q8_0_long(const hr_kernels *k) {
     free(x);
 }
 
+/* Tile shapes (rows, tokens) the gemm and scores kernels are run over. */
+static const int tile_shapes[][2] = {{1, 1}, {1, 2}, {2, 1}, {3, 3}, {1, 7}, {4, 8}, {5, 9}, {2, 16}, {19, 19}, {3, 13}, {37, 14}};
+#define N_TILE_SHAPES (sizeof tile_shapes / sizeof tile_shapes[0])
+
 static void test_gemm(const hr_kernels *const *isas, int nisa) {
-    static const int shapes[][2] = {{1, 1}, {1, 2}, {2, 1}, {3, 3}, {1, 7}, {4, 8}, {5, 9}, {2, 16}, {19, 19}, {3, 13}, {37, 14}};
     for (int i = 0; i < nisa; i++) {
         for (size_t ti = 0; ti < NTYPES; ti++) {
             hr_type t = weight_types[ti];
@@ -254,8 +257,8 @@ static void test_gemm(const hr_kernels *const *isas, int nisa) {
                 }
                 int64_t n = tr->block_size == 1 ? 16 * block_counts[li] + (int64_t)(li % 3) * 5 : block_counts[li] * (int64_t)tr->block_size;
                 if (tr->block_size == 1 && li % 2) n += 64; /* both the 64-wide loop and the masked tail */
-                for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
-                    const int nr = shapes[si][0], nt = shapes[si][1];
+                for (size_t si = 0; si < N_TILE_SHAPES; si++) {
+                    const int nr = tile_shapes[si][0], nt = tile_shapes[si][1];
                     const size_t ws = hr_row_size(t, n) + min_align(t), xs = hr_row_size(vt, n) + min_align(vt);
                     const size_t os = (size_t)nr + 3;
                     uint8_t *wb = malloc(ws * (size_t)nr + 8), *xb = malloc(xs * (size_t)nt + 8);
@@ -310,20 +313,19 @@ static void test_gemm(const hr_kernels *const *isas, int nisa) {
 }
 
 /* The attention-scores kernels (kernels.h: equal to vec_dot within float
- * rounding): every tile shape above, rows of 1 to 33 blocks (past the kernel's
+ * rounding): every tile shape of the gemm test, rows of 1 to 33 blocks (past the kernel's
  * 16 block pairs, where it hands over to the gemm), against the exact dot in
  * double, within 1e-6 of the sum of the terms' magnitudes. */
 static void test_scores(const hr_kernels *const *isas, int nisa) {
-    static const int shapes[][2] = {{1, 1}, {1, 2}, {2, 1}, {3, 3}, {1, 7}, {4, 8}, {5, 9}, {2, 16}, {19, 19}, {37, 14}};
     for (int i = 0; i < nisa; i++)
         for (size_t ti = 0; ti < NTYPES; ti++) {
             const hr_type t = weight_types[ti];
             if (!isas[i]->scores[t]) continue;
             const hr_type vt = hr_gemm_act_type(isas[i], t);
             for (size_t li = 0; li < sizeof block_counts / sizeof block_counts[0]; li++)
-                for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+                for (size_t si = 0; si < N_TILE_SHAPES; si++) {
                     const int64_t n = block_counts[li] * (int64_t)hr_type_traits_get(t)->block_size;
-                    const int nr = shapes[si][0], nt = shapes[si][1];
+                    const int nr = tile_shapes[si][0], nt = tile_shapes[si][1];
                     const size_t ws = hr_row_size(t, n) + min_align(t), xs = hr_row_size(vt, n) + min_align(vt);
                     const size_t os = (size_t)nr + 3;
                     uint8_t *wb = malloc(ws * (size_t)nr + 8), *xb = malloc(xs * (size_t)nt + 8);

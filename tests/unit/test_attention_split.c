@@ -101,7 +101,8 @@ static void decode_logits(hearth_model *m, hearth_cache_type ct, int n, bool spl
 static void check(int n_threads) {
     hearth_model *m = load_model(n_threads);
     static const hearth_cache_type cts[] = {HEARTH_CACHE_F32, HEARTH_CACHE_F16, HEARTH_CACHE_Q8_0};
-    /* prompt lengths around the 64-row steps and the 256-position ranges, one past the 16 ranges' limit */
+    /* prompt lengths around the ranges' 64-position rounding, the 256-position ranges and the 512-row
+     * steps, and past the 16 ranges' limit */
     static const int lens[] = {0, 1, 63, 64, 200, 255, 256, 300, 777, 1500, 2000};
     for (size_t c = 0; c < sizeof cts / sizeof cts[0]; c++)
         for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
