@@ -23,18 +23,19 @@ CFLAGS_ALL := $(CFLAGS_BASE) $(CFLAGS)
 LDLIBS_ALL := -lpcre2-8 -lutf8proc -ljansson -ledit -lmicrohttpd -lcurl -lsqlite3 -lm -pthread $(LDLIBS)
 LDFLAGS_ALL := $(LDFLAGS_SAN) $(LDFLAGS)
 
-# Per-ISA kernel files: *_avx2.c, *_avx512.c only on x86-64; *_neon.c only on aarch64.
+# Per-ISA kernel files: *_avx2.c, *_avx512.c, *_amx.c only on x86-64; *_neon.c only on aarch64.
 ISA_AVX2_FLAGS := -mavx2 -mfma -mf16c
 ISA_AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni -mfma -mf16c -mavx2
+ISA_AMX_FLAGS := $(ISA_AVX512_FLAGS) -mamx-tile -mamx-int8
 ISA_NEON_FLAGS := -march=armv8.2-a+dotprod+fp16
 
 ALL_LIB_SRC := $(shell find src -name '*.c' ! -path 'src/cli/*' | sort)
 ifeq ($(ARCH),x86_64)
 LIB_SRC := $(filter-out %_neon.c,$(ALL_LIB_SRC))
 else ifeq ($(ARCH),aarch64)
-LIB_SRC := $(filter-out %_avx2.c %_avx512.c,$(ALL_LIB_SRC))
+LIB_SRC := $(filter-out %_avx2.c %_avx512.c %_amx.c,$(ALL_LIB_SRC))
 else
-LIB_SRC := $(filter-out %_neon.c %_avx2.c %_avx512.c,$(ALL_LIB_SRC))
+LIB_SRC := $(filter-out %_neon.c %_avx2.c %_avx512.c %_amx.c,$(ALL_LIB_SRC))
 endif
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -62,6 +63,10 @@ $(BUILD)/obj/%_avx2.o: %_avx2.c
 $(BUILD)/obj/%_avx512.o: %_avx512.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(ISA_AVX512_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%_amx.o: %_amx.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(ISA_AMX_FLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/%_neon.o: %_neon.c
 	@mkdir -p $(dir $@)

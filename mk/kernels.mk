@@ -23,7 +23,7 @@ TEST_TARGETS += test-kernels
 NEON_CC ?= aarch64-linux-gnu-gcc
 NEON_QEMU ?= qemu-aarch64
 NEON_BUILD := build-neon
-NEON_SRC := $(filter-out %_avx2.c %_avx512.c,$(sort $(wildcard src/common/*.c src/tensor/*.c src/kernels/*.c)))
+NEON_SRC := $(filter-out %_avx2.c %_avx512.c %_amx.c,$(sort $(wildcard src/common/*.c src/tensor/*.c src/kernels/*.c)))
 NEON_OBJ := $(NEON_SRC:%.c=$(NEON_BUILD)/obj/%.o)
 NEON_CFLAGS := -std=c17 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Isrc
 NEON_HAVE := $(shell command -v $(NEON_CC) >/dev/null && command -v $(NEON_QEMU) >/dev/null && echo yes)

@@ -101,6 +101,7 @@ int cmd_bench(int argc, char **argv) {
     hearth_error err = {0};
     hearth_model_params mp = hearth_model_default_params();
     mp.n_threads = (int)n_threads;
+    mp.isa = getenv("HEARTH_ISA");
     hearth_model *m = NULL;
     if (hearth_model_load(path, &mp, &m, &err) != HEARTH_OK) return cli_die("%s", err.message);
     sp.n_ctx = (int32_t)(depth + (n_prompt > n_gen ? n_prompt : n_gen) + 16);

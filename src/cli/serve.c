@@ -83,6 +83,7 @@ int cmd_serve(int argc, char **argv) {
     }
     if (c.api_key && !c.api_key[0]) return cli_die("--api-key must not be empty");
     c.force_ids = getenv("HEARTH_FORCE_IDS");
+    c.isa = getenv("HEARTH_ISA");
     hearth_error err = {0};
     hearth_status st = hs_serve(&c, &err);
     free(key_owned);

@@ -58,6 +58,11 @@ hearth_status hr_gguf_open(const char *path, hr_gguf **out, hearth_error *err);
 /* Validates a buffer the caller keeps alive for the reader's lifetime (fuzzing, tests). */
 hearth_status hr_gguf_open_memory(const void *data, size_t size, hr_gguf **out, hearth_error *err);
 void hr_gguf_close(hr_gguf *g);
+/* Tells the system that bytes [p, p + n) of a file-mapped g will not be read
+ * again (a tensor copied elsewhere), so its pages leave the process's
+ * resident set; a later read would still see the file. No-op for memory
+ * opened with hr_gguf_open_memory. */
+void hr_gguf_release_range(const hr_gguf *g, const void *p, size_t n);
 
 uint32_t hr_gguf_version(const hr_gguf *g);
 size_t hr_gguf_alignment(const hr_gguf *g);

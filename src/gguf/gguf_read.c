@@ -469,6 +469,13 @@ hearth_status hr_gguf_open(const char *path, hr_gguf **out, hearth_error *err) {
     return HEARTH_OK;
 }
 
+void hr_gguf_release_range(const hr_gguf *g, const void *p, size_t n) {
+    if (!g || !g->map || !n) return;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1), hi = ((uintptr_t)p + n) & ~(page - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED); /* advice only: failure changes nothing */
+}
+
 void hr_gguf_close(hr_gguf *g) {
     if (!g) return;
     while (g->arena) {

@@ -10,6 +10,10 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #elif defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
 #endif
@@ -17,6 +21,7 @@
 static const char *const isa_names[HR_ISA_COUNT] = {
     [HR_ISA_SCALAR] = "scalar",        [HR_ISA_AVX2] = "avx2", [HR_ISA_AVX512] = "avx512",
     [HR_ISA_AVX512VNNI] = "avx512vnni", [HR_ISA_NEON] = "neon", [HR_ISA_NEON_DOTPROD] = "neon-dotprod",
+    [HR_ISA_AMX] = "amx",
 };
 
 const char *hr_isa_name(hr_isa isa) {
@@ -30,6 +35,19 @@ static uint64_t read_xcr0(void) {
     uint32_t lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     return ((uint64_t)hi << 32) | lo;
+}
+
+/* Linux hands out the 8 KiB tile register state only to a process that asks
+ * (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA); asking again is harmless.
+ * It refuses, for one, when a signal stack is too small for the larger
+ * frame: then the CPU's tiles stay unused and the avx512vnni table serves. */
+static bool amx_permitted(uint64_t xcr0) {
+    if ((xcr0 & 0x60000) != 0x60000) return false; /* XTILECFG and XTILEDATA state */
+#if defined(__linux__)
+    return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
+#else
+    return false;
+#endif
 }
 
 static bool x86_has(hr_isa isa) {
@@ -46,7 +64,9 @@ static bool x86_has(hr_isa isa) {
     bool zmm_state = (xcr0 & 0xe6) == 0xe6; /* opmask, ZMM0-15 upper halves, ZMM16-31 */
     bool avx512 = avx2 && f && dq && bw && vl && zmm_state;
     if (isa == HR_ISA_AVX512) return avx512;
-    if (isa == HR_ISA_AVX512VNNI) return avx512 && (c & (1u << 11));
+    bool vnni = avx512 && (c & (1u << 11));
+    if (isa == HR_ISA_AVX512VNNI) return vnni;
+    if (isa == HR_ISA_AMX) return vnni && (d & (1u << 24)) && (d & (1u << 25)) && amx_permitted(xcr0);
     return false;
 }
 #endif
@@ -72,7 +92,8 @@ bool hr_isa_available(hr_isa isa) {
 #if defined(__x86_64__)
     case HR_ISA_AVX2:
     case HR_ISA_AVX512:
-    case HR_ISA_AVX512VNNI: return x86_has(isa);
+    case HR_ISA_AVX512VNNI:
+    case HR_ISA_AMX: return x86_has(isa);
 #endif
 #if defined(__aarch64__)
     case HR_ISA_NEON:
@@ -83,7 +104,7 @@ bool hr_isa_available(hr_isa isa) {
 }
 
 hr_isa hr_isa_detect(void) {
-    static const hr_isa best_first[] = {HR_ISA_AVX512VNNI, HR_ISA_AVX512, HR_ISA_AVX2,
+    static const hr_isa best_first[] = {HR_ISA_AMX, HR_ISA_AVX512VNNI, HR_ISA_AVX512, HR_ISA_AVX2,
                                         HR_ISA_NEON_DOTPROD, HR_ISA_NEON};
     for (size_t i = 0; i < sizeof best_first / sizeof best_first[0]; i++)
         if (hr_isa_available(best_first[i])) return best_first[i];
@@ -100,6 +121,7 @@ hearth_status hr_kernels_for_isa(hr_isa isa, hr_kernels *k, hearth_error *err) {
      * vectorise still gets the best narrower kernel. */
     switch (isa) {
 #if defined(__x86_64__)
+    case HR_ISA_AMX:
     case HR_ISA_AVX512VNNI:
     case HR_ISA_AVX512:
     case HR_ISA_AVX2:
@@ -109,10 +131,11 @@ hearth_status hr_kernels_for_isa(hr_isa isa, hr_kernels *k, hearth_error *err) {
             hr_kernels_fill_avx512(k);
             hr_act_fill_avx512(k);
         }
-        if (isa == HR_ISA_AVX512VNNI) {
+        if (isa == HR_ISA_AVX512VNNI || isa == HR_ISA_AMX) {
             hr_kernels_fill_avx512vnni(k);
             hr_gemm_fill_avx512vnni(k);
         }
+        if (isa == HR_ISA_AMX) hr_gemm_fill_amx(k);
         break;
 #endif
 #if defined(__aarch64__)
@@ -134,6 +157,6 @@ hearth_status hr_kernels_select(const char *override, hr_kernels *k, hearth_erro
     for (int i = 0; i < HR_ISA_COUNT; i++)
         if (!strcmp(override, isa_names[i])) return hr_kernels_for_isa((hr_isa)i, k, err);
     return hr_fail(err, HEARTH_ERR_INVALID,
-                   "unknown ISA '%.64s' (HEARTH_ISA: auto, scalar, avx2, avx512, avx512vnni, neon, neon-dotprod)",
+                   "unknown ISA '%.64s' (HEARTH_ISA: auto, scalar, avx2, avx512, avx512vnni, amx, neon, neon-dotprod)",
                    override);
 }

@@ -12,14 +12,10 @@
  * logits whether it is evaluated as a batch or token by token, and the tests
  * compare these kernels with vec_dot for equality, not within a tolerance.
  *
- * AMX tiles (TDPBUSD, Sapphire Rapids on) were tried for q4_K and not kept:
- * one tile product covers 16 rows x 64 bytes, but each 16-row group first has
- * to be unpacked to bytes in memory, the tokens laid out as B tiles, and the
- * 6-bit sub-block scales and mins applied to the stored products in vector
- * registers. That fixed cost is ~12 ns per row-block on this machine's cores
- * (vs ~4 ns per block and token here), so at the 2-4 tokens of a few
- * decoding sessions it only tied this kernel (4 tokens, weights from memory:
- * 4.0 vs 3.8 ns per block-token); at 8 tokens it was 1.5x faster.
+ * On CPUs with AMX tiles the "amx" table replaces q4_K's products with
+ * gemm_amx.c's, over weights repacked at load: without the repacking, each
+ * 16-row group had to be unpacked and the tokens laid out per call, which
+ * only tied this kernel at 4 tokens.
  */
 #include <immintrin.h>
 

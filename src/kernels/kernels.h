@@ -27,6 +27,18 @@ typedef void (*hr_vec_dot_fn)(int64_t n, float *s, const void *x, const void *y)
  * bit-identical to vec_dot of the same table for every pair. */
 typedef void (*hr_gemm_fn)(int64_t n, int nr, int nt, const void *w, size_t w_stride, const void *x, size_t x_stride,
                            float *out, size_t out_stride);
+/* Weights repacked once at load for a matrix unit: HR_PACK_ROWS consecutive
+ * rows form a group, stored block by block (packed_block_bytes[T] bytes per
+ * block of the group) in the layout the unit's kernel reads.
+ * pack: rows 0..HR_PACK_ROWS-1 of w (w_stride bytes apart, n elements each)
+ * into dst, (n / block size) * packed_block_bytes bytes.
+ * gemm_packed: gemm's contract, with w the packed groups of the nr rows (nr a
+ * multiple of HR_PACK_ROWS). Used for every token count, one included, so a
+ * packed weight gives the same bits batched or alone. */
+#define HR_PACK_ROWS 16
+typedef void (*hr_pack_fn)(int64_t n, const void *w, size_t w_stride, void *dst);
+typedef void (*hr_gemm_packed_fn)(int64_t n, int nr, int nt, const void *w, const void *x, size_t x_stride,
+                                  float *out, size_t out_stride);
 /* x[i] = exp(x[i] - max) for i < n, in place; returns the sum of the results,
  * grouped as ggml's vector softmax on this ISA groups it (float lanes, the
  * blocks added in double). */
@@ -66,6 +78,7 @@ typedef enum hr_isa {
     HR_ISA_AVX512VNNI, /* AVX-512 with VNNI */
     HR_ISA_NEON,       /* ARMv8 NEON */
     HR_ISA_NEON_DOTPROD,
+    HR_ISA_AMX, /* AVX-512 VNNI + AMX-INT8 tiles (and the OS's permission to use them) */
 } hr_isa;
 
 typedef struct hr_kernels {
@@ -87,6 +100,9 @@ typedef struct hr_kernels {
      * to vec_dot within float rounding (its lanes summed in another order),
      * not bit for bit. NULL: use gemm. */
     hr_gemm_fn scores[HR_TYPE_COUNT];
+    hr_pack_fn pack[HR_TYPE_COUNT]; /* NULL: this ISA reads the type as stored */
+    size_t packed_block_bytes[HR_TYPE_COUNT];
+    hr_gemm_packed_fn gemm_packed[HR_TYPE_COUNT];
     hr_exp_sum_fn exp_sum;
     hr_swiglu_fn swiglu;
     hr_wsum_f16_fn wsum_f16;
@@ -109,7 +125,7 @@ static inline hr_quantize_row_fn hr_gemm_act_quantizer(const hr_kernels *k, hr_t
 
 /* Fills k with the best kernels this CPU supports. When override is non-NULL
  * (normally getenv("HEARTH_ISA"): "scalar", "avx2", "avx512", "avx512vnni",
- * "neon", "neon-dotprod") that ISA is used instead, and asking for one the CPU
+ * "amx", "neon", "neon-dotprod") that ISA is used instead, and asking for one the CPU
  * or the build lacks is an error (HEARTH_ERR_UNSUPPORTED; an unknown name is
  * HEARTH_ERR_INVALID). NULL, "" and "auto" mean detect. Every ISA's table has
  * every type: what an ISA does not vectorise falls back to the next narrower
@@ -121,7 +137,7 @@ hearth_status hr_kernels_select(const char *override, hr_kernels *k, hearth_erro
 /* The scalar kernels, always available (tests compare every ISA with these). */
 void hr_kernels_scalar(hr_kernels *k);
 
-#define HR_ISA_COUNT 6 /* number of hr_isa values */
+#define HR_ISA_COUNT 7 /* number of hr_isa values */
 
 /* Fills k with one given ISA's kernels; an error when the CPU or build lacks it. */
 hearth_status hr_kernels_for_isa(hr_isa isa, hr_kernels *k, hearth_error *err);
@@ -129,7 +145,7 @@ hearth_status hr_kernels_for_isa(hr_isa isa, hr_kernels *k, hearth_error *err);
 /* Whether this build contains the ISA and the running CPU (and OS) supports it. */
 bool hr_isa_available(hr_isa isa);
 
-/* "scalar", "avx2", "avx512", "avx512vnni", "neon", "neon-dotprod"; "unknown" otherwise. */
+/* "scalar", "avx2", "avx512", "avx512vnni", "amx", "neon", "neon-dotprod"; "unknown" otherwise. */
 const char *hr_isa_name(hr_isa isa);
 
 /* Best ISA the running CPU supports (and this build contains). */

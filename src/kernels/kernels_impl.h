@@ -22,6 +22,7 @@ void hr_kernels_fill_avx512(hr_kernels *k);
 void hr_kernels_fill_avx512vnni(hr_kernels *k);
 void hr_kernels_fill_neon(hr_kernels *k);
 void hr_gemm_fill_avx512vnni(hr_kernels *k); /* tiled kernels, gemm_vnni_avx512.c */
+void hr_gemm_fill_amx(hr_kernels *k);        /* q4_K on AMX tiles, gemm_amx.c */
 void hr_act_fill_scalar(hr_kernels *k);       /* exp, SwiGLU, attention sums: act_*.c */
 void hr_act_fill_avx2(hr_kernels *k);
 void hr_act_fill_avx512(hr_kernels *k);

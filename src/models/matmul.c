@@ -66,6 +66,14 @@ static void mm_range(void *ctx, int64_t c0, int64_t c1, int ith) {
         const uint8_t *xq = j->xq[wi];
         size_t xs = j->xq_stride[wi];
         float *out = j->out[wi];
+        if (w->packed) {
+            /* every token count through the packed kernel (wpack.c); r0 is a multiple of HR_PACK_ROWS */
+            const size_t gbytes = (size_t)(w->n_in / hr_type_traits_get(w->type)->block_size) *
+                                  j->kern->packed_block_bytes[w->type];
+            j->kern->gemm_packed[w->type](w->n_in, (int)(r1 - r0), j->n_tok, w->packed + (size_t)(r0 / HR_PACK_ROWS) * gbytes,
+                                          xq, xs, out + r0, (size_t)w->n_out);
+            continue;
+        }
         if (j->tiled[wi]) {
             /* The kernel passes over the tokens a few at a time (their
              * activations in L1) and over the chunk's rows for each (in L2). */
@@ -108,7 +116,7 @@ void hr_matmul(const hearth_model *m, hr_mm_scratch *sc, int nw, const hr_weight
         j.w[i] = w[i];
         j.out[i] = out[i];
         const hr_type wt = w[i]->type;
-        const bool tiled = m->kernels.gemm[wt] && (n_tok > 1 || m->kernels.gemm_one_token[wt]);
+        const bool tiled = !w[i]->packed && m->kernels.gemm[wt] && (n_tok > 1 || m->kernels.gemm_one_token[wt]);
         j.tiled[i] = tiled;
         j.chunks[i] = (long)((w[i]->n_out + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK);
         j.total += j.chunks[i];

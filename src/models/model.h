@@ -23,6 +23,9 @@ typedef struct hr_weight {
     int64_t n_out;    /* ne[1]: number of rows */
     size_t row_bytes;
     const uint8_t *data; /* into the mapping */
+    /* The rows repacked for the ISA's matrix unit (kernels.h: pack), into
+     * hearth_model.packed; NULL when the weight is read as stored. */
+    const uint8_t *packed;
 } hr_weight;
 
 typedef struct hr_layer {
@@ -82,6 +85,7 @@ struct hearth_model {
     /* A token's attention over at least this many positions is split by
      * position instead of by KV head (llama_family.c); tests lower it. */
     int32_t att_split_min;
+    uint8_t *packed; /* owned: every packed weight's rows (models/wpack.c) */
 };
 
 #endif

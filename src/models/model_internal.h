@@ -26,6 +26,10 @@ size_t hr_mm_scratch_bytes(int n_tok, int64_t max_in);
 void hr_matmul(const hearth_model *m, hr_mm_scratch *sc, int nw, const hr_weight *const *w, const float *x,
                int n_tok, float *const *out);
 
+/* Repacks the weights the kernels want in another layout (models/wpack.c), into
+ * m->packed; nothing when the ISA reads every type as stored. Needs m->pool. */
+hearth_status hr_pack_weights(hearth_model *m, hearth_error *err);
+
 struct hearth_session {
     hearth_model *m;
     int32_t n_ctx, n_past, n_batch;

@@ -324,6 +324,7 @@ hearth_status hearth_model_load(const char *path, const hearth_model_params *par
     for (uint32_t i = 0; i < 65536; i++) m->f16_table[i] = hr_f16_to_f32((hr_f16)i);
     int nt = p.n_threads > 0 ? p.n_threads : hr_physical_cores();
     if ((st = hr_threadpool_new(nt, &m->pool, err))) goto fail;
+    if ((st = hr_pack_weights(m, err))) goto fail;
     *out = m;
     return HEARTH_OK;
 fail:
@@ -342,6 +343,7 @@ void hearth_model_free(hearth_model *m) {
     for (size_t i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
     free(m->layers);
+    free(m->packed);
     hr_gemma_free(m->gemma);
     free(m->f16_table);
     hr_gguf_close(m->gguf);

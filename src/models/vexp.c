@@ -50,7 +50,8 @@ static float expf_libm(float x) { return expf(x); }
 hr_expf_fn hr_expf_for_isa(hr_isa isa) {
     switch (isa) {
     case HR_ISA_AVX512:
-    case HR_ISA_AVX512VNNI: return expf_avx512_form;
+    case HR_ISA_AVX512VNNI:
+    case HR_ISA_AMX: return expf_avx512_form;
     case HR_ISA_AVX2: return expf_avx2_form;
     default: return expf_libm;
     }
@@ -59,7 +60,8 @@ hr_expf_fn hr_expf_for_isa(hr_isa isa) {
 int hr_expf_lanes(hr_isa isa) {
     switch (isa) {
     case HR_ISA_AVX512:
-    case HR_ISA_AVX512VNNI: return 16;
+    case HR_ISA_AVX512VNNI:
+    case HR_ISA_AMX: return 16;
     case HR_ISA_AVX2: return 8;
     default: return 1;
     }

@@ -429,6 +429,7 @@ hearth_status hs_serve(const hs_config *cfg, hearth_error *err) {
     hearth_status st;
     hearth_model_params mp = hearth_model_default_params();
     mp.n_threads = cfg->n_threads;
+    mp.isa = cfg->isa;
     st = hearth_model_load(cfg->model_path, &mp, &sv->model, err);
     if (!st && !hearth_model_has_tokenizer(sv->model))
         st = hr_fail(err, HEARTH_ERR_UNSUPPORTED, "%s has no tokenizer; serve needs one", cfg->model_path);

@@ -22,6 +22,7 @@ typedef struct hs_config {
     const char *alias;    /* model name served; NULL: file name without .gguf */
     bool log_json;
     int n_threads;        /* <= 0: engine default */
+    const char *isa;      /* kernel ISA override (hearth_model_params.isa), NULL: best available */
     const char *chat_template; /* Jinja file used instead of the model's template; NULL: the model's */
     const char *force_ids;     /* tests only (HEARTH_FORCE_IDS): ids every generation emits first; NULL: none */
 } hs_config;

@@ -46,6 +46,13 @@ if "$HEARTH" run --help 2>&1 | grep -q -- --force-ids; then
   [ "$rc" -eq 1 ] || { echo "run --force-ids 3,4096: exit $rc"; cat "$tmp/err"; exit 1; }
   echo "out-of-range token ids rejected"
   node "$root/tests/oracle/compare.mjs" --hearth "$HEARTH" "${cases[@]}"
+  # Where the CPU has AMX tiles, q4_K weights are repacked and run on them (kernels/gemm_amx.c):
+  # the stored-layout kernels that every other x86 CPU runs get their own pass.
+  if HEARTH_ISA=amx "$HEARTH" info "$tmp/llama-q4_K.gguf" >/dev/null 2>&1; then
+    q4=(); for c in "${cases[@]}"; do case $c in *q4_K:*|*q4_k_m:*) q4+=("$c") ;; esac; done
+    echo "q4_K cases again with HEARTH_ISA=avx512vnni (stored layout)"
+    HEARTH_ISA=avx512vnni node "$root/tests/oracle/compare.mjs" --hearth "$HEARTH" "${q4[@]}"
+  fi
 else
   echo "SKIPPED: hearth run has no --force-ids yet"
 fi

@@ -312,6 +312,103 @@ static void test_gemm(const hr_kernels *const *isas, int nisa) {
     }
 }
 
+/* q4_K's scale and min of sub-block s (ggml's get_scale_min_k4). */
+static void q4k_scale_min(const uint8_t *q, int s, int *sc, int *mn) {
+    if (s < 4) {
+        *sc = q[s] & 63;
+        *mn = q[s + 4] & 63;
+    } else {
+        *sc = (q[s + 4] & 0xF) | ((q[s - 4] >> 6) << 4);
+        *mn = (q[s + 4] >> 4) | ((q[s] >> 6) << 4);
+    }
+}
+
+/* The packed q4_K kernels' float order (kernels/gemm_amx.c), computed from the
+ * stored rows: per block the exact totals sumi = sum(scale * dot) and
+ * summ = sum(min * group sum), then acc = fma(d * dy, sumi, acc) and
+ * acc = fma(-(dmin * dy), summ, acc). */
+static float packed_q4_K_reference(int64_t n, const hr_block_q4_K *x, const hr_block_q8_K *y) {
+    float acc = 0.0f;
+    for (int64_t b = 0; b < n / HR_QK_K; b++) {
+        int32_t sumi = 0, summ = 0;
+        for (int s = 0; s < 8; s++) {
+            int sc, mn, dot = 0;
+            q4k_scale_min(x[b].scales, s, &sc, &mn);
+            for (int i = 0; i < 32; i++) {
+                const uint8_t byte = x[b].qs[32 * (s / 2) + i];
+                dot += (s % 2 ? byte >> 4 : byte & 0xF) * y[b].qs[32 * s + i];
+            }
+            sumi += sc * dot;
+            summ += mn * (y[b].bsums[2 * s] + y[b].bsums[2 * s + 1]);
+        }
+        const float dd = hr_f16_to_f32(x[b].d) * y[b].d, dm = hr_f16_to_f32(x[b].dmin) * y[b].d;
+        acc = fmaf(dd, (float)sumi, acc);
+        acc = fmaf(-dm, (float)summ, acc);
+    }
+    return acc;
+}
+
+/* Packed weights (kernels.h: pack, gemm_packed): every group and token count
+ * (1, the decoding case, to several 8-token passes) equal bit for bit to the
+ * documented order above, and within float rounding of the exact dot. */
+static void test_gemm_packed(const hr_kernels *const *isas, int nisa) {
+    static const int rows[] = {16, 32, 64, 80}; /* 80: past the kernel's 4 groups at once */
+    static const int toks[] = {1, 2, 3, 4, 5, 8, 15, 16, 17, 33};
+    for (int i = 0; i < nisa; i++) {
+        for (size_t ti = 0; ti < NTYPES; ti++) {
+            const hr_type t = weight_types[ti];
+            if (!isas[i]->pack[t]) continue;
+            CHECK(t == HR_TYPE_Q4_K && isas[i]->gemm_packed[t] && isas[i]->packed_block_bytes[t],
+                  "%s packs %s, which this test has no reference for", isas[i]->isa_name, hr_type_name(t));
+            if (t != HR_TYPE_Q4_K) continue;
+            for (size_t li = 0; li < sizeof block_counts / sizeof block_counts[0]; li++) {
+                const int64_t n = block_counts[li] * HR_QK_K;
+                const int nr = rows[li % 4], nt = toks[li % 10];
+                for (int pass = 0; pass < 2; pass++) {
+                    const int ntok = pass ? toks[(li + 5) % 10] : nt;
+                    const size_t ws = hr_row_size(t, n) + 2, xs = hr_row_size(HR_TYPE_Q8_K, n) + 4, os = (size_t)nr + 3;
+                    const size_t gbytes = (size_t)block_counts[li] * isas[i]->packed_block_bytes[t];
+                    uint8_t *wb = malloc(ws * (size_t)nr + 8), *xb = malloc(xs * (size_t)ntok + 8);
+                    uint8_t *pk = malloc(gbytes * (size_t)(nr / HR_PACK_ROWS) + 1);
+                    float *out = malloc(os * (size_t)ntok * sizeof(float));
+                    enum mode m = (enum mode)((li + (size_t)pass) % MODE_COUNT);
+                    for (int r = 0; r < nr; r++) fill_weights(t, wb + 2 + (size_t)r * ws, n, m);
+                    for (int k = 0; k < ntok; k++) fill_activations(HR_TYPE_Q8_K, xb + 4 + (size_t)k * xs, n, m);
+                    for (int g = 0; g < nr / HR_PACK_ROWS; g++)
+                        isas[i]->pack[t](n, wb + 2 + (size_t)g * HR_PACK_ROWS * ws, ws, pk + 1 + (size_t)g * gbytes);
+                    for (size_t k = 0; k < os * (size_t)ntok; k++) out[k] = NAN;
+                    isas[i]->gemm_packed[t](n, nr, ntok, pk + 1, xb + 4, xs, out, os);
+                    int bad = 0, far = 0;
+                    for (int k = 0; k < ntok; k++) {
+                        for (int r = 0; r < nr; r++) {
+                            const uint8_t *wr = wb + 2 + (size_t)r * ws, *xr = xb + 4 + (size_t)k * xs;
+                            const float want = packed_q4_K_reference(n, (const hr_block_q4_K *)wr, (const hr_block_q8_K *)xr);
+                            const float got = out[(size_t)k * os + r];
+                            if (memcmp(&got, &want, sizeof got) && bad++ == 0)
+                                CHECK(0, "%s packed %s n=%lld %d rows x %d tokens: row %d token %d: %.9g, reference %.9g",
+                                      isas[i]->isa_name, hr_type_name(t), (long long)n, nr, ntok, r, k, got, want);
+                            double dot, mag;
+                            reference_dot(t, HR_TYPE_Q8_K, n, wr, xr, &dot, &mag);
+                            if (fabs(got - dot) > 1e-5 * mag + 1e-6 && far++ == 0)
+                                CHECK(0, "%s packed %s: row %d token %d: %.9g, exact %.9g", isas[i]->isa_name,
+                                      hr_type_name(t), r, k, got, dot);
+                        }
+                        for (size_t r = (size_t)nr; r < os; r++)
+                            if (!isnan(out[(size_t)k * os + r]) && bad++ == 0)
+                                CHECK(0, "%s packed %s wrote outside the tile", isas[i]->isa_name, hr_type_name(t));
+                    }
+                    CHECK(bad == 0 && far == 0, "%s packed %s n=%lld %dx%d: %d mismatches, %d far", isas[i]->isa_name,
+                          hr_type_name(t), (long long)n, nr, ntok, bad, far);
+                    free(wb);
+                    free(xb);
+                    free(pk);
+                    free(out);
+                }
+            }
+        }
+    }
+}
+
 /* The attention-scores kernels (kernels.h: equal to vec_dot within float
  * rounding): every tile shape of the gemm test, rows of 1 to 33 blocks (past the kernel's
  * 16 block pairs, where it hands over to the gemm), against the exact dot in
@@ -390,7 +487,7 @@ static void test_quantizers(const hr_kernels *scalar, const hr_kernels *const *i
                     uint8_t *want = malloc(bytes), *got = malloc(bytes);
                     for (int i = 0; i < nisa; i++) {
                         /* x86 tables mirror llama.cpp's x86 q8_0/q8_1 quantizers, not ggml's reference */
-                        bool x86 = isas[i]->isa >= HR_ISA_AVX2 && isas[i]->isa <= HR_ISA_AVX512VNNI;
+                        bool x86 = (isas[i]->isa >= HR_ISA_AVX2 && isas[i]->isa <= HR_ISA_AVX512VNNI) || isas[i]->isa == HR_ISA_AMX;
                         if (x86 && t == HR_TYPE_Q8_0) hr_quantize_row_q8_0_x86(x, want, n);
                         else if (x86 && t == HR_TYPE_Q8_1) hr_quantize_row_q8_1_x86(x, want, n);
                         else scalar->quantize_row[t](x, want, n);
@@ -464,6 +561,7 @@ int main(int argc, char **argv) {
     test_quantizers(&scalar, isas, nisa);
     test_gemm(isas, nisa);
     test_scores(isas, nisa);
+    test_gemm_packed(isas, nisa);
     printf("%d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }
