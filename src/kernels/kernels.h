@@ -113,6 +113,11 @@ typedef struct hr_kernels {
     hr_scale_fn scale;
 } hr_kernels;
 
+/* Bytes of one packed group (HR_PACK_ROWS rows of n elements of type t). */
+static inline size_t hr_packed_group_bytes(const hr_kernels *k, hr_type t, int64_t n) {
+    return (size_t)(n / hr_type_traits_get(t)->block_size) * k->packed_block_bytes[t];
+}
+
 /* The activation row type a gemm of weight type t reads. */
 static inline hr_type hr_gemm_act_type(const hr_kernels *k, hr_type t) {
     return k->gemm_quantize[t] ? k->gemm_act_type[t] : hr_type_traits_get(t)->vec_dot_type;

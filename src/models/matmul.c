@@ -68,8 +68,7 @@ static void mm_range(void *ctx, int64_t c0, int64_t c1, int ith) {
         float *out = j->out[wi];
         if (w->packed) {
             /* every token count through the packed kernel (wpack.c); r0 is a multiple of HR_PACK_ROWS */
-            const size_t gbytes = (size_t)(w->n_in / hr_type_traits_get(w->type)->block_size) *
-                                  j->kern->packed_block_bytes[w->type];
+            const size_t gbytes = hr_packed_group_bytes(j->kern, w->type, w->n_in);
             j->kern->gemm_packed[w->type](w->n_in, (int)(r1 - r0), j->n_tok, w->packed + (size_t)(r0 / HR_PACK_ROWS) * gbytes,
                                           xq, xs, out + r0, (size_t)w->n_out);
             continue;

@@ -26,6 +26,9 @@ size_t hr_mm_scratch_bytes(int n_tok, int64_t max_in);
 void hr_matmul(const hearth_model *m, hr_mm_scratch *sc, int nw, const hr_weight *const *w, const float *x,
                int n_tok, float *const *out);
 
+/* A large buffer read end to end at every step, on 2 MiB pages (session.c). */
+void *hr_alloc_huge(size_t n);
+
 /* Repacks the weights the kernels want in another layout (models/wpack.c), into
  * m->packed; nothing when the ISA reads every type as stored. Needs m->pool. */
 hearth_status hr_pack_weights(hearth_model *m, hearth_error *err);

@@ -16,7 +16,7 @@
 /* Large buffers read end to end at every step (the KV cache): 2 MiB aligned and
  * marked for transparent huge pages, so that a pass over a 16K-token cache does
  * not take a TLB miss every few rows. Freed with free(). */
-static void *hr_alloc_huge(size_t n) {
+void *hr_alloc_huge(size_t n) {
     const size_t huge = (size_t)2 << 20;
     if (n < huge) return malloc(n);
     const size_t rounded = (n + huge - 1) / huge * huge;

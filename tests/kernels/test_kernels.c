@@ -312,17 +312,6 @@ static void test_gemm(const hr_kernels *const *isas, int nisa) {
     }
 }
 
-/* q4_K's scale and min of sub-block s (ggml's get_scale_min_k4). */
-static void q4k_scale_min(const uint8_t *q, int s, int *sc, int *mn) {
-    if (s < 4) {
-        *sc = q[s] & 63;
-        *mn = q[s + 4] & 63;
-    } else {
-        *sc = (q[s + 4] & 0xF) | ((q[s - 4] >> 6) << 4);
-        *mn = (q[s + 4] >> 4) | ((q[s] >> 6) << 4);
-    }
-}
-
 /* The packed q4_K kernels' float order (kernels/gemm_amx.c), computed from the
  * stored rows: per block the exact totals sumi = sum(scale * dot) and
  * summ = sum(min * group sum), then acc = fma(d * dy, sumi, acc) and
@@ -332,8 +321,9 @@ static float packed_q4_K_reference(int64_t n, const hr_block_q4_K *x, const hr_b
     for (int64_t b = 0; b < n / HR_QK_K; b++) {
         int32_t sumi = 0, summ = 0;
         for (int s = 0; s < 8; s++) {
-            int sc, mn, dot = 0;
-            q4k_scale_min(x[b].scales, s, &sc, &mn);
+            uint8_t sc, mn;
+            int dot = 0;
+            hr_k4_scale_min(x[b].scales, s, &sc, &mn);
             for (int i = 0; i < 32; i++) {
                 const uint8_t byte = x[b].qs[32 * (s / 2) + i];
                 dot += (s % 2 ? byte >> 4 : byte & 0xF) * y[b].qs[32 * s + i];
