@@ -331,7 +331,8 @@ static void gemm_f16(int64_t n, int nr, int nt, const void *w, size_t ws, const 
  * Two blocks per register: a key's bytes offset to unsigned (x + 128) for
  * vpdpbusd, whose accumulator starts at -128 times the sum of the query
  * bytes each lane multiplies, so each lane holds its 4 bytes' exact integer
- * dot; the lanes are scaled by their block's d_x * d_y and summed in float.
+ * dot; the lanes are scaled by their block's d_x * d_y and summed in float
+ * (a row's four queries' lanes in one shuffle tree).
  * vec_dot_q8_0 scales each block's total instead: the same terms, rounded in
  * another order. The queries' registers are built once per call. */
 #define SC_T 4  /* queries per pass */
@@ -349,6 +350,19 @@ static ALWAYS_INLINE __m512 pair_d(const hr_block_q8_0 *row, int p, int64_t nb) 
     return _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16(hi), _mm_set1_epi16((short)row[2 * p].d)));
 }
 
+/* The totals of a, b, c and d (16 lanes each), in that order: one shuffle
+ * tree for the four instead of a reduction each (a row's four queries). */
+static ALWAYS_INLINE __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
+    /* per 128-bit lane: a0+a2, b0+b2, a1+a3, b1+b3 (and c, d likewise) */
+    const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+    const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+    /* per 128-bit lane: the lane's a, b, c, d partial sums */
+    const __m512 abcd = _mm512_add_ps(_mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(1, 0, 1, 0)),
+                                      _mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(abcd), _mm512_extractf32x8_ps(abcd, 1));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
 static ALWAYS_INLINE void sc_rows(const int T, int np, int nr, const hr_block_q8_0 *w, size_t ws, int64_t nb,
                                   const __m512i (*yq)[SC_P], const __m512i (*yc)[SC_P], const __m512 (*yd)[SC_P],
                                   float *out, size_t os) {
@@ -358,7 +372,7 @@ static ALWAYS_INLINE void sc_rows(const int T, int np, int nr, const hr_block_q8
         const hr_block_q8_0 *x = (const hr_block_q8_0 *)((const uint8_t *)w + (size_t)r * ws);
         if (r + ahead < nr) prefetch_row((const uint8_t *)w + (size_t)(r + ahead) * ws, (size_t)nb * sizeof *x);
         __m512 acc[SC_T];
-        for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
+        for (int t = 0; t < SC_T; t++) acc[t] = _mm512_setzero_ps();
         for (int p = 0; p < np; p++) {
             const __m512i xq = _mm512_xor_si512(pair_qs(x, p, nb), off);
             const __m512 dx = pair_d(x, p, nb);
@@ -367,7 +381,9 @@ static ALWAYS_INLINE void sc_rows(const int T, int np, int nr, const hr_block_q8
                 acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dx, yd[t][p]),
                                          _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(yc[t][p], xq, yq[t][p])), acc[t]);
         }
-        for (int t = 0; t < T; t++) out[(size_t)t * os + r] = _mm512_reduce_add_ps(acc[t]);
+        float tot[4];
+        _mm_storeu_ps(tot, hsum4(acc[0], acc[1], acc[2], acc[3]));
+        for (int t = 0; t < T; t++) out[(size_t)t * os + r] = tot[t];
     }
 }
 
