@@ -381,6 +381,10 @@ static ALWAYS_INLINE void sc_rows(const int T, int np, int nr, const hr_block_q8
                 acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dx, yd[t][p]),
                                          _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(yc[t][p], xq, yq[t][p])), acc[t]);
         }
+        if (T == 1) { /* one query (no grouped heads): its own reduction is shorter */
+            out[r] = _mm512_reduce_add_ps(acc[0]);
+            continue;
+        }
         float tot[4];
         _mm_storeu_ps(tot, hsum4(acc[0], acc[1], acc[2], acc[3]));
         for (int t = 0; t < T; t++) out[(size_t)t * os + r] = tot[t];
