@@ -76,9 +76,9 @@ typedef enum hr_isa {
     HR_ISA_AVX2,       /* AVX2 + FMA + F16C */
     HR_ISA_AVX512,     /* AVX-512 F/BW/DQ/VL */
     HR_ISA_AVX512VNNI, /* AVX-512 with VNNI */
-    HR_ISA_NEON,       /* ARMv8 NEON */
+    HR_ISA_AMX,        /* AVX-512 VNNI + AMX-INT8 tiles (and the OS's permission to use them) */
+    HR_ISA_NEON,       /* ARMv8 NEON (the x86 ISAs above are consecutive, AVX2..AMX) */
     HR_ISA_NEON_DOTPROD,
-    HR_ISA_AMX, /* AVX-512 VNNI + AMX-INT8 tiles (and the OS's permission to use them) */
 } hr_isa;
 
 typedef struct hr_kernels {

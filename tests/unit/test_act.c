@@ -20,11 +20,14 @@ static float urand(float lo, float hi) {
     return lo + (hi - lo) * (float)((rng >> 40) * (1.0 / 16777216.0));
 }
 
+static const hr_isa simd_isas[] = {HR_ISA_AVX2, HR_ISA_AVX512, HR_ISA_AVX512VNNI, HR_ISA_AMX};
+#define N_SIMD (sizeof simd_isas / sizeof simd_isas[0])
+
+/* out: room for N_SIMD tables; returns how many of them this CPU has. */
 static int simd_tables(hr_kernels *out) {
-    static const hr_isa isas[] = {HR_ISA_AVX2, HR_ISA_AVX512, HR_ISA_AVX512VNNI, HR_ISA_AMX};
     int n = 0;
-    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++)
-        if (hr_isa_available(isas[i]) && hr_kernels_for_isa(isas[i], &out[n], NULL) == HEARTH_OK) n++;
+    for (size_t i = 0; i < N_SIMD; i++)
+        if (hr_isa_available(simd_isas[i]) && hr_kernels_for_isa(simd_isas[i], &out[n], NULL) == HEARTH_OK) n++;
     return n;
 }
 
@@ -58,7 +61,7 @@ static void fill(float *x, int n, int kind) {
 }
 
 Test(act, exp_sum_matches_lane_model) {
-    hr_kernels k[4];
+    hr_kernels k[N_SIMD];
     int nk = simd_tables(k);
     if (!nk) cr_skip_test("no x86 SIMD on this CPU");
     static const int lens[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 100, 513};
@@ -79,7 +82,7 @@ Test(act, exp_sum_matches_lane_model) {
 }
 
 Test(act, swiglu_matches_lane_model) {
-    hr_kernels k[4];
+    hr_kernels k[N_SIMD];
     int nk = simd_tables(k);
     if (!nk) cr_skip_test("no x86 SIMD on this CPU");
     static const int lens[] = {1, 5, 8, 16, 23, 64, 1000};
@@ -122,7 +125,7 @@ static void check_wsum(const hr_kernels *k, bool f16, const float *w, const void
 }
 
 Test(act, wsum_matches_scalar) {
-    hr_kernels k[4];
+    hr_kernels k[N_SIMD];
     int nk = simd_tables(k);
     if (!nk) cr_skip_test("no x86 SIMD on this CPU");
     static hr_f16 v[NPOS * VS];
@@ -151,7 +154,7 @@ Test(act, wsum_matches_scalar) {
  * form bit for bit, in two spans, for every whole-block width up to HD; and
  * the scalar form against the plain sum of w * scale * integer. */
 Test(act, wsum_q8_0_matches_scalar) {
-    hr_kernels k[4];
+    hr_kernels k[N_SIMD];
     int nk = simd_tables(k);
     enum { VB = HD / HR_QK8_0 + 1 }; /* blocks per row: a row of HD values and a spare block */
     static hr_block_q8_0 v[NPOS * VB];
@@ -188,7 +191,7 @@ Test(act, wsum_q8_0_matches_scalar) {
  * width), with NaN and infinities among the values, equal to the scalar form
  * bit for bit (the maximum as a value: +0 and -0 are the same maximum). */
 Test(act, scale_max_matches_scalar) {
-    hr_kernels k[4];
+    hr_kernels k[N_SIMD];
     int nk = simd_tables(k);
     static float x0[80], x1[80], src[80];
     for (int ki = 0; ki < nk; ki++)
@@ -218,7 +221,7 @@ Test(act, scale_max_matches_scalar) {
 }
 
 Test(act, round_f16_matches_scalar) {
-    hr_kernels k[4], sc;
+    hr_kernels k[N_SIMD], sc;
     hr_kernels_scalar(&sc);
     int nk = simd_tables(k);
     float a[1000], b[1000];
