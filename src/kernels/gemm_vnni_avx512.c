@@ -33,9 +33,10 @@
 
 static ALWAYS_INLINE __m256i load256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
-/* (a row's data, not its stride: a KV cache row holds every head) */
+/* (a row's data, not its stride: a KV cache row holds every head). Into L2,
+ * as gemm_amx.c explains. */
 static ALWAYS_INLINE void prefetch_row(const uint8_t *p, size_t bytes) {
-    for (size_t off = 0; off < bytes; off += 64) _mm_prefetch((const char *)p + off, _MM_HINT_T0);
+    for (size_t off = 0; off < bytes; off += 64) _mm_prefetch((const char *)p + off, _MM_HINT_T2);
 }
 
 /* The tile driver: splits nt tokens into passes of at most GEMM_T, and hands
