@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "kernels/kernels_impl.h"
+#include "kernels/x86_common.h"
 
 #define AMX_TOK 8     /* tokens per pass: two C rows each */
 #define AMX_SEG 8     /* blocks whose A rows are laid out at once (32 KiB) */
@@ -51,11 +52,7 @@
 #define PQ4_SC 2112   /* [sub-block 8][row 16] u8 */
 #define PQ4_MN 2240   /* [sub-block pair 4][row 16][2] u8 */
 #define PQ4_BYTES 2368
-/* Bytes ahead of the block in use asked for from memory, into L2 (prefetcht2):
- * a prefetch into L1 holds one of the core's few L1 miss buffers until the line
- * arrives from DRAM, and a block's 37 lines filled them, stalling the kernel at
- * the prefetch loop. Measured, weights from DRAM, one process per core, ns per
- * block: 1 token 16.4 -> 14.6, 4 tokens 20.7 -> 18.0. */
+/* Bytes ahead of the block in use asked for from memory (into L2: x86_common.h) */
 #define PF_AHEAD (4 * PQ4_BYTES)
 
 /* LDTILECFG's 64-byte operand (palette 1). */
@@ -201,7 +198,7 @@ static void group_blocks(const uint8_t *wg, int64_t b0, int nbs, const uint8_t *
     const size_t ablock = (size_t)4 * 2 * t * 64;
     unpack_block(wg, ub[0]);
     for (int b = 0; b < nbs; b++) {
-        for (int l = 0; l < PQ4_BYTES; l += 64) _mm_prefetch((const char *)wg + (size_t)b * PQ4_BYTES + PF_AHEAD + l, _MM_HINT_T2);
+        hrx_prefetch_l2(wg + (size_t)b * PQ4_BYTES + PF_AHEAD, PQ4_BYTES);
         block_products(ub[b & 1], a + (size_t)b * ablock, t, cb[b & 1]);
         if (b + 1 < nbs) unpack_block(wg + (size_t)(b + 1) * PQ4_BYTES, ub[(b + 1) & 1]);
         if (b > 0) block_combine(wg + (size_t)(b - 1) * PQ4_BYTES, cb[(b - 1) & 1], t, x, xs, b0 + b - 1, acc);

@@ -33,21 +33,6 @@
 
 static ALWAYS_INLINE __m256i load256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
-/* (a row's data, not its stride: a KV cache row holds every head) */
-static ALWAYS_INLINE void prefetch_row(const uint8_t *p, size_t bytes) {
-    for (size_t off = 0; off < bytes; off += 64) _mm_prefetch((const char *)p + off, _MM_HINT_T0);
-}
-
-/* A weight row streamed from DRAM: into L2 only, as gemm_amx.c explains (one
- * process per core, q6_K from DRAM, ns per block: 1 token 17.0 -> 16.5, 4
- * tokens 24.4 -> 23.1). The attention kernels' cache rows keep prefetch_row:
- * their products are bound by arithmetic, and into L2 Nemotron-H-small's 4
- * attention layers at 16384 positions over a Q8_0 cache took 5.30-5.43 ms
- * per token instead of 4.92-5.21. */
-static ALWAYS_INLINE void prefetch_weight_row(const uint8_t *p, size_t bytes) {
-    for (size_t off = 0; off < bytes; off += 64) _mm_prefetch((const char *)p + off, _MM_HINT_T2);
-}
-
 /* The tile driver: splits nt tokens into passes of at most GEMM_T, and hands
  * ROW(T, row, y, o) one weight row with T activation rows (T rounded up to a
  * multiple of STEP by repeating the last token, whose output o[] is NULL). */
@@ -63,8 +48,8 @@ static ALWAYS_INLINE void prefetch_weight_row(const uint8_t *p, size_t bytes) {
             for (int r = 0; r < nr; r++) {                                                                  \
                 const WTYPE *row = (const WTYPE *)((const uint8_t *)w + (size_t)r * ws);                    \
                 if (t0 == 0 && r + GEMM_PF_AHEAD < nr)                                                      \
-                    prefetch_weight_row((const uint8_t *)w + (size_t)(r + GEMM_PF_AHEAD) * ws,              \
-                                 (size_t)(n / HR_QK_K) * sizeof(WTYPE));                                    \
+                    hrx_prefetch_l2((const uint8_t *)w + (size_t)(r + GEMM_PF_AHEAD) * ws,                  \
+                                    (size_t)(n / HR_QK_K) * sizeof(WTYPE));                                 \
                 float *o[GEMM_T];                                                                           \
                 for (int t = 0; t < te; t++) o[t] = t < tn ? out + (size_t)(t0 + t) * os + r : NULL;        \
                 switch (te) {                                                                               \
@@ -247,8 +232,7 @@ static void gemm_q8_0(int64_t n, int nr, int nt, const void *w, size_t ws, const
         for (int r = 0; r < nr; r++) {
             const hr_block_q8_0 *row = (const hr_block_q8_0 *)((const uint8_t *)w + (size_t)r * ws);
             if (t0 == 0 && r + GEMM_PF_AHEAD < nr)
-                prefetch_weight_row((const uint8_t *)w + (size_t)(r + GEMM_PF_AHEAD) * ws,
-                                    (size_t)nb * sizeof(hr_block_q8_0));
+                hrx_prefetch_l2((const uint8_t *)w + (size_t)(r + GEMM_PF_AHEAD) * ws, (size_t)nb * sizeof(hr_block_q8_0));
             float *o[GEMM_T];
             for (int t = 0; t < tn; t++) o[t] = out + (size_t)(t0 + t) * os + r;
             switch (tn) {
@@ -324,7 +308,7 @@ static void gemm_f16(int64_t n, int nr, int nt, const void *w, size_t ws, const 
              * generation 5.05 vs 4.5 tok/s) */
             if (t0 == 0 && (size_t)mr * (size_t)n * sizeof(hr_f16) <= 16384)
                 for (int r = r0 + mr; r < r0 + 2 * mr && r < nr; r++)
-                    prefetch_row((const uint8_t *)w + (size_t)r * ws, (size_t)n * sizeof(hr_f16));
+                    hrx_prefetch_l1((const uint8_t *)w + (size_t)r * ws, (size_t)n * sizeof(hr_f16));
             float *o = out + (size_t)t0 * os + r0;
             switch (tn) {
             case 1: f16_tile(8, 1, n, x, y, o, os, rn, tn); break;
@@ -381,7 +365,8 @@ static ALWAYS_INLINE void sc_rows(const int T, int np, int nr, const hr_block_q8
     const int ahead = 16;
     for (int r = 0; r < nr; r++) {
         const hr_block_q8_0 *x = (const hr_block_q8_0 *)((const uint8_t *)w + (size_t)r * ws);
-        if (r + ahead < nr) prefetch_row((const uint8_t *)w + (size_t)(r + ahead) * ws, (size_t)nb * sizeof *x);
+        /* (a row's data, not its stride: a KV cache row holds every head) */
+        if (r + ahead < nr) hrx_prefetch_l1((const uint8_t *)w + (size_t)(r + ahead) * ws, (size_t)nb * sizeof *x);
         __m512 acc[SC_T];
         for (int t = 0; t < SC_T; t++) acc[t] = _mm512_setzero_ps();
         for (int p = 0; p < np; p++) {

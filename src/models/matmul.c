@@ -85,9 +85,9 @@ static void mm_range(void *ctx, int64_t c0, int64_t c1, int ith) {
              * PREFETCH_BYTES ahead while this row is computed, which keeps more
              * reads in flight than the hardware prefetcher alone (measured:
              * Llama-3.2-1B Q4_K_M, one thread, 6.7 -> 9.3 GB/s). Into L2 only
-             * (locality 1, prefetcht2): the line then leaves the L1 miss buffers
-             * sooner, the same cause as in gemm_amx.c (Llama-3.2-1B Q8_0, two
-             * threads: 14.4 -> 15.5 tok/s). */
+             * (locality 1, prefetcht2), as kernels/x86_common.h's
+             * hrx_prefetch_l2 explains (Llama-3.2-1B Q8_0, two threads:
+             * 14.4 -> 15.5 tok/s). */
             const size_t total = (size_t)w->n_out * w->row_bytes;
             for (int64_t r = r0; r < r1; r++) {
                 const size_t ahead = (size_t)r * w->row_bytes + PREFETCH_BYTES;
