@@ -22,11 +22,36 @@ static const char *meta_str(const hr_gguf *g, const char *key) {
     return s;
 }
 
+/* The largest element of an integer array key (per-layer values: hybrid
+ * files give 0 heads or 0 feed-forward width to the layers without them),
+ * or -1. */
+static int64_t meta_int_array_max(const hr_gguf *g, int64_t i) {
+    const hr_gguf_type t = hr_gguf_arr_type(g, i);
+    const size_t es = hr_gguf_type_size(t);
+    const uint8_t *d = hr_gguf_arr_data(g, i);
+    if (t == HR_GGUF_FLOAT32 || t == HR_GGUF_FLOAT64 || t == HR_GGUF_BOOL || !es || !d) return -1;
+    const bool is_signed = t == HR_GGUF_INT8 || t == HR_GGUF_INT16 || t == HR_GGUF_INT32 || t == HR_GGUF_INT64;
+    int64_t best = -1;
+    for (uint64_t j = 0; j < hr_gguf_arr_len(g, i); j++) {
+        uint64_t u = 0;
+        memcpy(&u, d + j * es, es); /* little-endian, as GGUF is */
+        int64_t v = (int64_t)u;
+        if (is_signed && es < 8 && (u >> (8 * es - 1)) & 1) v = (int64_t)(u | ~((UINT64_C(1) << (8 * es)) - 1));
+        if (v > best) best = v;
+    }
+    return best;
+}
+
+/* An integer of the architecture's metadata, -1 when absent; for a per-layer
+ * array, its largest element. */
 static int64_t meta_int(const hr_gguf *g, const char *arch, const char *suffix) {
     char key[128];
     snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    const int64_t i = hr_gguf_find_key(g, key);
+    if (i < 0) return -1;
+    if (hr_gguf_kv_type(g, i) == HR_GGUF_ARRAY) return meta_int_array_max(g, i);
     int64_t v = -1;
-    if (hr_gguf_find_key(g, key) < 0 || hr_gguf_get_i64(g, key, &v, NULL)) return -1;
+    if (hr_gguf_get_i64(g, key, &v, NULL)) return -1;
     return v;
 }
 

@@ -42,7 +42,12 @@ check_info() { # file state kv_f16_at_2048
 "$BUILD/genmodel_hybrid" --arch nemotron_h --vocab "$vocab" --n-vocab 4096 --seed 31 -o "$tmp/nh.gguf"
 check_info "$tmp/m.gguf" $(( 2 * ((4 - 1) * 512 + 4 * 64 * 64) * 4 )) $(( 2 * 2 * 2 * 128 * 2048 * 2 ))
 check_info "$tmp/nh.gguf" $(( 2 * ((4 - 1) * 768 + 512 * 64) * 4 )) $(( 1 * 2 * 2 * 64 * 2048 * 2 ))
-echo "ok: hearth info reports the recurrent state and attention-only KV sizes"
+# nemotron_h stores head_count_kv and feed_forward_length per layer (0 where a
+# layer has no attention or no MLP): info reports the layers' value, not 0 or -1.
+got=$("$HEARTH" info --json "$tmp/nh.gguf" | grep -o '"feed_forward_length":[-0-9]*,"head_count":[0-9]*,"head_count_kv":[-0-9]*')
+[ "$got" = '"feed_forward_length":512,"head_count":4,"head_count_kv":2' ] || { echo "FAIL: hearth info nemotron_h dims: $got"; exit 1; }
+"$HEARTH" info "$tmp/nh.gguf" | grep -q '^heads: *4 (kv 2), head size 64$' || { echo "FAIL: hearth info nemotron_h heads line"; exit 1; }
+echo "ok: hearth info reports the recurrent state and attention-only KV sizes, and per-layer dimensions"
 
 # Prompts take the chunked parallel form of the recurrences (Gated DeltaNet's
 # UT-transformed delta rule, Mamba-2's SSD scan, chunks of 64), decoding the
