@@ -14,7 +14,10 @@
 # -ctk/-ctv of the type, and flash attention for q8_0, which it needs there),
 # with the ratio tg@dD / tg@d512 in the last column (hearth's, then
 # llama.cpp's): the recurrent state does not grow with the context, only the
-# few attention layers' cache does. The depth rows run with the last of
+# few attention layers' cache does. Beside them, the bytes bound: a token
+# reads the weights (W) and the cache (C, from hearth bench), so a generator
+# that reads both at memory speed gets (W + C@512) / (W + C@D), and only a
+# slower one at 512 gets more. The depth rows run with the last of
 # BENCH_THREADS only (BENCH_DEPTH_THREADS to change).
 #
 # Environment: BENCH_SHAPES, BENCH_TYPES, BENCH_THREADS, BENCH_P, BENCH_N,
@@ -122,6 +125,8 @@ for shape in $shapes; do
           for d in 512 "$D"; do
             out=$("$HEARTH" bench -m "$f" -p 0 -n "$N" -d "$d" -t "$t" -r "$R" --cache-type "$kv")
             read -r _ tgd bwd rssd <<<"$(hearth_figures "$out" " @ d$d")"
+            wmib=$(sed -n 's/.*(.*, \([0-9.]*\) MiB read per token).*/\1/p' <<<"$out")
+            cmib=$(sed -n 's/.*cache reads \([0-9.]*\) MiB per token.*/\1/p' <<<"$out")
             printf '%-36s %3s %10s %10s %8s %9s' "$shape-$type@d$d $kv" "$t" - "$tgd" "$bwd" "$rssd"
             ltgd=
             if [ -n "${LLAMA_BENCH:-}" ]; then
@@ -129,11 +134,13 @@ for shape in $shapes; do
               printf ' | %10s %10s %8s %8s' - "$ltgd" - "$(ratio "$tgd" "$ltgd")"
             fi
             if [ "$d" = 512 ]; then
-              base=$tgd lbase=$ltgd
+              base=$tgd lbase=$ltgd cbase=$cmib
               printf ' |\n'
             else
               drat="hearth $(ratio "$tgd" "$base")"
               [ -n "$ltgd" ] && drat="$drat, llama $(ratio "$ltgd" "$lbase")"
+              # what reading weights and cache at one bandwidth allows: (W + cache@512) / (W + cache@D)
+              drat="$drat; bytes bound $(awk -v w="$wmib" -v a="$cbase" -v b="$cmib" 'BEGIN { printf "%.3f", (w + a) / (w + b) }')"
               printf ' | %s\n' "$drat"
             fi
           done

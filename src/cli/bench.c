@@ -144,8 +144,16 @@ int cmd_bench(int argc, char **argv) {
     char at[40] = "";
     if (depth > 0) snprintf(at, sizeof at, " @ d%" PRId64, depth);
     if (n_prompt > 0) printf("pp%" PRId64 "%s: %.2f tok/s\n", n_prompt, at, pp);
-    if (n_gen > 0)
-        printf("tg%" PRId64 "%s: %.2f tok/s, weight reads %.2f GB/s\n", n_gen, at, tg, tg * (double)bpt / 1e9);
+    if (n_gen > 0) {
+        /* The KV cache a generated token reads: every cached position of the
+         * attention layers, at the generation's middle position. With the
+         * weights it bounds the depth's cost: from a context of D, a token
+         * that reads weights and cache at the same bandwidth takes
+         * (weights + cache(D)) / (weights + cache(512)) as long as at 512. */
+        const uint64_t kv = hearth_model_kv_bytes(m, (int32_t)(depth + n_gen / 2 + 1), sp.cache_type);
+        printf("tg%" PRId64 "%s: %.2f tok/s, weight reads %.2f GB/s, cache reads %.2f MiB per token\n", n_gen, at, tg,
+               tg * (double)bpt / 1e9, (double)kv / (1 << 20));
+    }
     printf("peak RSS: %.1f MiB\n", (double)ru.ru_maxrss / 1024);
     rc = 0;
 done:
