@@ -135,7 +135,10 @@ hearth_status hr_kernels_for_isa(hr_isa isa, hr_kernels *k, hearth_error *err) {
             hr_kernels_fill_avx512vnni(k);
             hr_gemm_fill_avx512vnni(k);
         }
-        if (isa == HR_ISA_AMX) hr_gemm_fill_amx(k);
+        if (isa == HR_ISA_AMX) {
+            hr_gemm_fill_amx(k);
+            hr_scores_fill_amx(k);
+        }
         break;
 #endif
 #if defined(__aarch64__)

@@ -387,8 +387,8 @@ static ALWAYS_INLINE void sc_rows(const int T, int np, int nr, const hr_block_q8
     }
 }
 
-static void scores_q8_0(int64_t n, int nr, int nt, const void *w, size_t ws, const void *xa, size_t xs, float *out,
-                        size_t os) {
+void hr_scores_q8_0_avx512vnni(int64_t n, int nr, int nt, const void *w, size_t ws, const void *xa, size_t xs, float *out,
+                               size_t os) {
     const int64_t nb = n / HR_QK8_0;
     const int np = (int)((nb + 1) / 2);
     if (np > SC_P) { /* longer rows than attention heads have: the general kernel */
@@ -433,7 +433,7 @@ void hr_gemm_fill_avx512vnni(hr_kernels *k) {
     k->gemm[HR_TYPE_Q6_K] = gemm_q6_K;
     k->gemm[HR_TYPE_Q8_0] = gemm_q8_0;
     k->gemm[HR_TYPE_F16] = gemm_f16;
-    k->scores[HR_TYPE_Q8_0] = scores_q8_0;
+    k->scores[HR_TYPE_Q8_0] = hr_scores_q8_0_avx512vnni;
     k->gemm_quantize[HR_TYPE_F16] = f16_widened;
     k->gemm_act_type[HR_TYPE_F16] = HR_TYPE_F32;
     k->gemm_one_token[HR_TYPE_F16] = true; /* vec_dot_f16's single FMA chain is latency-bound */

@@ -23,6 +23,10 @@ void hr_kernels_fill_avx512vnni(hr_kernels *k);
 void hr_kernels_fill_neon(hr_kernels *k);
 void hr_gemm_fill_avx512vnni(hr_kernels *k); /* tiled kernels, gemm_vnni_avx512.c */
 void hr_gemm_fill_amx(hr_kernels *k);        /* q4_K on AMX tiles, gemm_amx.c */
+void hr_scores_fill_amx(hr_kernels *k);      /* Q8_0 attention scores on AMX tiles, scores_amx.c */
+/* The VNNI Q8_0 scores kernel, for the shapes the AMX one hands back. */
+void hr_scores_q8_0_avx512vnni(int64_t n, int nr, int nt, const void *w, size_t ws, const void *xa, size_t xs, float *out,
+                               size_t os);
 void hr_act_fill_scalar(hr_kernels *k);       /* exp, SwiGLU, attention sums: act_*.c */
 void hr_act_fill_avx2(hr_kernels *k);
 void hr_act_fill_avx512(hr_kernels *k);

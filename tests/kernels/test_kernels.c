@@ -238,7 +238,10 @@ static void test_gemm_q8_0_long(const hr_kernels *k) {
 }
 
 /* Tile shapes (rows, tokens) the gemm and scores kernels are run over. */
-static const int tile_shapes[][2] = {{1, 1}, {1, 2}, {2, 1}, {3, 3}, {1, 7}, {4, 8}, {5, 9}, {2, 16}, {19, 19}, {3, 13}, {37, 14}};
+/* (16, 4) and (37, 4): the AMX scores kernel's 16-key groups of 4 grouped
+ * queries, alone and with a remainder. */
+static const int tile_shapes[][2] = {{1, 1}, {1, 2}, {2, 1}, {3, 3}, {1, 7}, {4, 8}, {5, 9}, {2, 16}, {19, 19}, {3, 13}, {37, 14},
+                                     {16, 4}, {37, 4}};
 #define N_TILE_SHAPES (sizeof tile_shapes / sizeof tile_shapes[0])
 
 static void test_gemm(const hr_kernels *const *isas, int nisa) {
