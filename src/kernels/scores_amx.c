@@ -25,6 +25,7 @@
  */
 #include <immintrin.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "kernels/kernels_impl.h"
@@ -54,7 +55,8 @@ static void scores_q8_0_amx(int64_t n, int nr, int nt, const void *w, size_t ws,
                             size_t os) {
     const int64_t nb = n / HR_QK8_0;
     const int ng = nr / 16;
-    if (nt != SCA_T || nb > SCA_NB || ng == 0) {
+    /* (the scales are gathered with 32-bit offsets of up to 15 rows) */
+    if (nt != SCA_T || nb > SCA_NB || ng == 0 || ws > (size_t)INT32_MAX / 16) {
         hr_scores_q8_0_avx512vnni(n, nr, nt, w, ws, xa, xs, out, os);
         return;
     }
