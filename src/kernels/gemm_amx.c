@@ -1,7 +1,8 @@
 /*
  * q4_K x q8_K products on AMX tiles (Intel Advanced Matrix Extensions, from
  * Sapphire Rapids on), over weights repacked at load: the "amx" ISA table is
- * the avx512vnni table plus this file's packing and packed gemm for q4_K.
+ * the avx512vnni table plus this file's packing and packed gemm for q4_K (and
+ * scores_amx.c's attention scores over a Q8_0 cache).
  *
  * Why: the VNNI kernels spend two 512-bit integer multiplies per 64 weights
  * and token, all on one port. One tile product (TDPBSUD) multiplies 16
