@@ -4,10 +4,11 @@
  * Nemotron-H and Llama 3.2) against 16 cached keys per tile product.
  *
  * Why: generating after a long context reads every cached key, and the VNNI
- * kernel (scores_q8_0, gemm_vnni_avx512.c) spends four vector operations per
- * query and 64 key values (a dot, a conversion, a scale product and an
- * accumulation) plus a shuffle tree per key; from DRAM that arithmetic does
- * not overlap the loads, and the pass ran at ~5 GB/s per core. Here one
+ * kernel (hr_scores_q8_0_avx512vnni, gemm_vnni_avx512.c) spends four vector
+ * operations per query and 64 key values (a dot, a conversion, a scale
+ * product and an accumulation) plus a shuffle tree per key; from DRAM that
+ * arithmetic does not overlap the loads, and Nemotron-H-small's attention at
+ * 16K positions over a Q8_0 cache read it at ~5 GB/s per core. Here one
  * TDPBSSD gives one block's exact integer dots for 16 keys and the 4
  * queries, and the block scales are applied in AVX-512 registers to 16 keys
  * at once.
@@ -19,9 +20,10 @@
  *
  * Float order, for every (key, query): acc = fma(dot_b, d_key_b * d_query_b,
  * acc), block after block from 0; the integer dots are exact. It differs from
- * the VNNI kernel (which sums 8 lanes per block) only in rounding, and does
- * not depend on the number of keys (the keys past a multiple of 16 use the
- * VNNI kernel).
+ * the VNNI kernel (which sums 8 lanes per block) only in rounding. The keys
+ * past the last full group of 16 take the VNNI kernel, so a key's bits depend
+ * on where the call's rows end; the same call, batched or alone, gives the
+ * same bits.
  */
 #include <immintrin.h>
 #include <stddef.h>
