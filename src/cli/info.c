@@ -22,21 +22,18 @@ static const char *meta_str(const hr_gguf *g, const char *key) {
     return s;
 }
 
-/* The largest element of an integer array key (per-layer values: hybrid
- * files give 0 heads or 0 feed-forward width to the layers without them),
- * or -1. */
+/* The largest element of a per-layer array (hybrid files give 0 heads or 0
+ * feed-forward width to the layers without them), or -1: 32-bit integers,
+ * the only arrays the loaders accept for these keys. */
 static int64_t meta_int_array_max(const hr_gguf *g, int64_t i) {
     const hr_gguf_type t = hr_gguf_arr_type(g, i);
-    const size_t es = hr_gguf_type_size(t);
     const uint8_t *d = hr_gguf_arr_data(g, i);
-    if (t == HR_GGUF_FLOAT32 || t == HR_GGUF_FLOAT64 || t == HR_GGUF_BOOL || !es || !d) return -1;
-    const bool is_signed = t == HR_GGUF_INT8 || t == HR_GGUF_INT16 || t == HR_GGUF_INT32 || t == HR_GGUF_INT64;
+    if ((t != HR_GGUF_INT32 && t != HR_GGUF_UINT32) || !d) return -1;
     int64_t best = -1;
     for (uint64_t j = 0; j < hr_gguf_arr_len(g, i); j++) {
-        uint64_t u = 0;
-        memcpy(&u, d + j * es, es); /* little-endian, as GGUF is */
-        int64_t v = (int64_t)u;
-        if (is_signed && es < 8 && (u >> (8 * es - 1)) & 1) v = (int64_t)(u | ~((UINT64_C(1) << (8 * es)) - 1));
+        uint32_t u;
+        memcpy(&u, d + j * sizeof u, sizeof u); /* array data in the file need not be aligned */
+        const int64_t v = t == HR_GGUF_INT32 ? (int64_t)(int32_t)u : (int64_t)u;
         if (v > best) best = v;
     }
     return best;

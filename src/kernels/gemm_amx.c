@@ -56,18 +56,11 @@
 /* Bytes ahead of the block in use asked for from memory (into L2: x86_common.h) */
 #define PF_AHEAD (4 * PQ4_BYTES)
 
-/* LDTILECFG's 64-byte operand (palette 1). */
-typedef struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} amx_config;
-
 /* Tiles 0-1: A (2t rows of 64 bytes), 2-3: B (16 rows of 64 bytes), 4-7: C
  * (2t rows of 16 int32). Consecutive chunks use different tiles, so one
  * chunk's product can run while the previous one is still being stored. */
 static void amx_configure(int t) {
-    amx_config c;
+    hrx_amx_config c;
     memset(&c, 0, sizeof c);
     c.palette = 1;
     for (int i = 0; i < 8; i++) {

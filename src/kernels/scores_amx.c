@@ -31,20 +31,14 @@
 #include <string.h>
 
 #include "kernels/kernels_impl.h"
+#include "kernels/x86_common.h"
 
 #define SCA_T 4   /* queries: one tile product's C columns */
 #define SCA_NB 16 /* blocks per row at most (heads of 512 values) */
 
-/* LDTILECFG's 64-byte operand (palette 1). */
-typedef struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} amx_config;
-
 /* Tile 0: C (16 keys x 4 int32), 1: A (16 keys x 32 bytes), 2: B (8 rows of 4 queries x 4 bytes). */
 static void configure(void) {
-    amx_config c;
+    hrx_amx_config c;
     memset(&c, 0, sizeof c);
     c.palette = 1;
     c.rows[0] = 16, c.colsb[0] = SCA_T * 4;
@@ -99,8 +93,7 @@ static void scores_q8_0_amx(int64_t n, int nr, int nt, const void *w, size_t ws,
             /* the next 16 keys, a few rows per block (a burst of all their lines stalls on the fill buffers) */
             if (g + 1 < ng)
                 for (int r = (int)b; r < 16; r += (int)nb)
-                    for (size_t off = 0; off < (size_t)nb * sizeof(hr_block_q8_0); off += 64)
-                        _mm_prefetch((const char *)(rows + (size_t)(16 + r) * ws + off), _MM_HINT_T0);
+                    hrx_prefetch_l1(rows + (size_t)(16 + r) * ws, (size_t)nb * sizeof(hr_block_q8_0));
             _tile_loadd(2, bq[b], SCA_T * 4);
             _tile_loadd(1, blk + offsetof(hr_block_q8_0, qs), (long)ws);
             _tile_zero(0);

@@ -25,6 +25,13 @@ static inline void hrx_prefetch_l2(const void *p, size_t n) {
     for (size_t off = 0; off < n; off += 64) _mm_prefetch((const char *)p + off, _MM_HINT_T2);
 }
 
+/* LDTILECFG's 64-byte operand, palette 1 (the AMX kernels: gemm_amx.c, scores_amx.c). */
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} hrx_amx_config;
+
 /* The totals of four blocks' 8-lane partial sums, in block order. */
 static inline __m128i hrx_hsum4_epi32(__m256i p0, __m256i p1, __m256i p2, __m256i p3) {
     __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
